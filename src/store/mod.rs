@@ -1,0 +1,4 @@
+//! Storage cores. Pure Rust, no N-API: callers pass the clock (`now`, ms).
+
+pub mod entry;
+pub mod memory;
