@@ -1,0 +1,5 @@
+'use strict'
+
+const { MemoryCacheStore } = require('./lib/memory-cache-store.js')
+
+module.exports = { MemoryCacheStore }

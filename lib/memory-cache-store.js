@@ -1,0 +1,282 @@
+'use strict'
+
+const { Writable } = require('node:stream')
+const { EventEmitter } = require('node:events')
+const binding = require('../binding.js')
+const { assertCacheKey, assertCacheValue, assertLimit } = require('./validate.js')
+
+const DEFAULT_MAX_SIZE = 104857600 // 100 MiB, undici's default
+const DEFAULT_MAX_COUNT = 1024
+const DEFAULT_MAX_ENTRY_SIZE = 5242880 // 5 MiB
+
+// Times may be ±Infinity; JSON has no such numbers.
+function encodeTime (t) {
+  return Number.isFinite(t) ? t : String(t)
+}
+function decodeTime (t) {
+  return typeof t === 'string' ? Number(t) : t
+}
+
+/**
+ * An undici `CacheStore` whose entries live in Rust memory: true LRU, exact
+ * `maxSize`/`maxCount`, bodies handed back as Buffers over the stored bytes.
+ *
+ * Each entry's JS result (headers object, directives, body Buffer) is built
+ * once per store object and reused on later hits (`#memo`, keyed by the
+ * entry's never-reused id); a hit is one call into Rust returning that id.
+ */
+class MemoryCacheStore extends EventEmitter {
+  #handle
+  #maxSize = DEFAULT_MAX_SIZE
+  #maxCount = DEFAULT_MAX_COUNT
+  #maxEntrySize = DEFAULT_MAX_ENTRY_SIZE
+  #errorCallback = null
+  #memo = new Map()
+
+  constructor (opts) {
+    super()
+    if (opts !== undefined && opts !== null) {
+      if (typeof opts !== 'object') {
+        throw new TypeError('MemoryCacheStore options must be an object')
+      }
+      this.#maxCount = assertLimit(opts, 'maxCount', 'MemoryCacheStore') ?? this.#maxCount
+      this.#maxSize = assertLimit(opts, 'maxSize', 'MemoryCacheStore') ?? this.#maxSize
+      this.#maxEntrySize = assertLimit(opts, 'maxEntrySize', 'MemoryCacheStore') ?? this.#maxEntrySize
+      if (opts.errorCallback !== undefined) {
+        if (typeof opts.errorCallback !== 'function') {
+          throw new TypeError('MemoryCacheStore options.errorCallback must be a function')
+        }
+        this.#errorCallback = opts.errorCallback
+      }
+    }
+    this.#handle = binding.memoryStoreOpen(this.#maxSize, this.#maxCount, this.#maxEntrySize)
+  }
+
+  /** Bytes of stored bodies. */
+  get size () {
+    return binding.memoryStoreSize(this.#handle)
+  }
+
+  /** Number of stored responses. */
+  get count () {
+    return binding.memoryStoreCount(this.#handle)
+  }
+
+  get maxSize () { return this.#maxSize }
+  get maxCount () { return this.#maxCount }
+  get maxEntrySize () { return this.#maxEntrySize }
+
+  /** At `maxSize` or `maxCount`, or the last write was refused for room. */
+  isFull () {
+    return binding.memoryStoreIsFull(this.#handle)
+  }
+
+  /**
+   * @param {import('undici/types/cache-interceptor').default.CacheKey} key
+   */
+  get (key) {
+    assertCacheKey(key)
+    const { origin, method } = key
+    const id = binding.memoryStoreGet(
+      this.#handle, origin + method + key.path, origin.length, method.length, key.headers, Date.now()
+    )
+    if (id < 0) return undefined
+    const m = this.#memo.get(id) ?? this.#materialize(id)
+    if (m === undefined) return undefined
+    return {
+      statusCode: m.statusCode,
+      statusMessage: m.statusMessage,
+      headers: m.headers,
+      vary: m.vary,
+      etag: m.etag,
+      cacheControlDirectives: m.cacheControlDirectives,
+      cachedAt: m.cachedAt,
+      staleAt: m.staleAt,
+      deleteAt: m.deleteAt,
+      body: m.body === null ? [] : [m.body]
+    }
+  }
+
+  #materialize (id) {
+    const meta = binding.memoryStoreMeta(this.#handle, id)
+    if (meta === null) return undefined
+    const body = binding.memoryStoreBody(this.#handle, id)
+    const v = JSON.parse(meta)
+    const m = {
+      statusCode: v.c,
+      statusMessage: v.m,
+      headers: v.h,
+      vary: v.v ?? undefined,
+      etag: v.e,
+      cacheControlDirectives: v.d,
+      cachedAt: decodeTime(v.t[0]),
+      staleAt: decodeTime(v.t[1]),
+      deleteAt: decodeTime(v.t[2]),
+      body: body === null || body.length === 0 ? null : body
+    }
+    this.#memo.set(id, m)
+    return m
+  }
+
+  /** Drops memoised results of entries the store no longer holds. */
+  #forget (ids, from) {
+    const memo = this.#memo
+    if (memo.size === 0) return
+    let i = from
+    if (ids[i] === -1) {
+      // The removal log overflowed: check every memoised id.
+      const known = [...memo.keys()]
+      const alive = binding.memoryStoreAlive(this.#handle, known)
+      for (let j = 0; j < known.length; j++) if (alive[j] === 0) memo.delete(known[j])
+      return
+    }
+    for (; i < ids.length; i++) memo.delete(ids[i])
+  }
+
+  /**
+   * @param {import('undici/types/cache-interceptor').default.CacheKey} key
+   * @param {import('undici/types/cache-interceptor').default.CacheValue} value
+   * @returns {Writable | undefined}
+   */
+  createWriteStream (key, value) {
+    assertCacheKey(key)
+    assertCacheValue(value)
+
+    const now = Date.now()
+    // Nothing that could be kept: an already-expired response, a store that
+    // holds nothing, or a declared length over the limits.
+    if (value.deleteAt <= now || this.#maxCount === 0) return undefined
+    const declared = value.headers?.['content-length']
+    if (typeof declared === 'string' && /^\d+$/.test(declared)) {
+      const n = Number(declared)
+      if (n > this.#maxEntrySize || n > this.#maxSize) return undefined
+    }
+
+    let meta
+    try {
+      meta = JSON.stringify({
+        c: value.statusCode,
+        m: value.statusMessage,
+        h: value.headers,
+        v: value.vary,
+        e: value.etag,
+        d: value.cacheControlDirectives,
+        t: [encodeTime(value.cachedAt), encodeTime(value.staleAt), encodeTime(value.deleteAt)]
+      })
+    } catch (err) {
+      throw new TypeError(`expected value to be serialisable (headers, vary, cacheControlDirectives): ${err.message}`)
+    }
+
+    const store = this
+    const handle = this.#handle
+    const maxEntrySize = this.#maxEntrySize
+    const { origin, method, path, headers } = key
+    const vary = value.vary ?? undefined
+    const deleteAt = value.deleteAt
+    let writer = -1
+    let size = 0
+
+    return new Writable({
+      write (chunk, encoding, callback) {
+        if (typeof chunk === 'string') chunk = Buffer.from(chunk, encoding)
+        size += chunk.byteLength
+        if (size > maxEntrySize) {
+          binding.memoryStoreAbort(handle, writer)
+          writer = -1
+          this.destroy()
+          return callback()
+        }
+        if (chunk.byteLength > 0) {
+          writer = binding.memoryStoreAppend(handle, writer, chunk)
+        }
+        callback()
+      },
+      final (callback) {
+        let out
+        try {
+          out = binding.memoryStoreCommit(
+            handle, writer, origin + method + path, origin.length, method.length,
+            headers, vary, meta, deleteAt, Date.now()
+          )
+        } catch (err) {
+          writer = -1
+          store.#reportError(err)
+          return callback()
+        }
+        writer = -1
+        if (out.length > 4) store.#forget(out, 4)
+        if (out[1] === 1) {
+          store.emit('maxSizeExceeded', {
+            size: out[2],
+            maxSize: store.#maxSize,
+            count: out[3],
+            maxCount: store.#maxCount
+          })
+        }
+        callback()
+      },
+      destroy (err, callback) {
+        if (writer >= 0) {
+          binding.memoryStoreAbort(handle, writer)
+          writer = -1
+        }
+        callback(err)
+      }
+    })
+  }
+
+  #reportError (err) {
+    if (this.#errorCallback !== null) this.#errorCallback(err)
+  }
+
+  /**
+   * Removes every stored variant of `origin` + `path` (any method).
+   * @param {import('undici/types/cache-interceptor').default.CacheKey} key
+   */
+  delete (key) {
+    if (typeof key !== 'object' || key === null) {
+      throw new TypeError(`expected key to be object, got ${key === null ? 'null' : typeof key}`)
+    }
+    if (typeof key.origin !== 'string') {
+      throw new TypeError(`expected key.origin to be string, got ${typeof key.origin}`)
+    }
+    if (typeof key.path !== 'string') {
+      throw new TypeError(`expected key.path to be string, got ${typeof key.path}`)
+    }
+    const out = binding.memoryStoreDelete(this.#handle, key.origin + key.path, key.origin.length)
+    if (out.length > 0) this.#forget(out, 0)
+  }
+
+  /** Removes every entry. */
+  clear () {
+    binding.memoryStoreClear(this.#handle)
+    binding.memoryStoreRemoved(this.#handle)
+    this.#memo.clear()
+  }
+
+  /** Reclaims entries past their `deleteAt` now (writes also do it). */
+  purgeExpired () {
+    const n = binding.memoryStorePurge(this.#handle, Date.now())
+    const out = binding.memoryStoreRemoved(this.#handle)
+    if (out.length > 0) this.#forget(out, 0)
+    return n
+  }
+
+  /** Store-wide counters: `{ hits, misses, writes, evictions, expired, size, count, hitRatio }`. */
+  stats () {
+    const s = binding.memoryStoreStats(this.#handle)
+    const lookups = s[0] + s[1]
+    return {
+      hits: s[0],
+      misses: s[1],
+      writes: s[2],
+      evictions: s[3],
+      expired: s[4],
+      size: s[5],
+      count: s[6],
+      hitRatio: lookups === 0 ? 0 : s[0] / lookups
+    }
+  }
+}
+
+module.exports = { MemoryCacheStore }

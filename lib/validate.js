@@ -1,0 +1,84 @@
+'use strict'
+
+// Argument checks shared by the stores. Messages are undici's own
+// (lib/util/cache.js assertCacheKey / assertCacheValue) so code that matches
+// on them keeps working; the extra checks (NaN times, vary value types) name
+// the field the same way.
+
+function assertCacheKey (key) {
+  if (typeof key !== 'object' || key === null) {
+    throw new TypeError(`expected key to be object, got ${key === null ? 'null' : typeof key}`)
+  }
+  if (typeof key.origin !== 'string') {
+    throw new TypeError(`expected key.origin to be string, got ${typeof key.origin}`)
+  }
+  if (typeof key.method !== 'string') {
+    throw new TypeError(`expected key.method to be string, got ${typeof key.method}`)
+  }
+  if (typeof key.path !== 'string') {
+    throw new TypeError(`expected key.path to be string, got ${typeof key.path}`)
+  }
+  if (key.headers !== undefined && typeof key.headers !== 'object') {
+    throw new TypeError(`expected headers to be object, got ${typeof key.headers}`)
+  }
+}
+
+function assertTime (value, name) {
+  if (typeof value !== 'number') {
+    throw new TypeError(`expected value.${name} to be number, got ${typeof value}`)
+  }
+  if (Number.isNaN(value)) {
+    throw new TypeError(`expected value.${name} to be a number, got NaN`)
+  }
+}
+
+function assertCacheValue (value) {
+  if (typeof value !== 'object' || value === null) {
+    throw new TypeError(`expected value to be object, got ${value === null ? 'null' : typeof value}`)
+  }
+  if (typeof value.statusCode !== 'number') {
+    throw new TypeError(`expected value.statusCode to be number, got ${typeof value.statusCode}`)
+  }
+  if (!Number.isInteger(value.statusCode) || value.statusCode < 100 || value.statusCode > 999) {
+    throw new RangeError(`expected value.statusCode to be an integer from 100 to 999, got ${value.statusCode}`)
+  }
+  assertTime(value.cachedAt, 'cachedAt')
+  assertTime(value.staleAt, 'staleAt')
+  assertTime(value.deleteAt, 'deleteAt')
+  if (value.deleteAt < value.cachedAt) {
+    throw new RangeError('expected value.deleteAt to be at or after value.cachedAt')
+  }
+  if (typeof value.statusMessage !== 'string') {
+    throw new TypeError(`expected value.statusMessage to be string, got ${typeof value.statusMessage}`)
+  }
+  if (value.headers != null && typeof value.headers !== 'object') {
+    throw new TypeError(`expected value.rawHeaders to be object, got ${typeof value.headers}`)
+  }
+  if (value.vary !== undefined) {
+    if (typeof value.vary !== 'object') {
+      throw new TypeError(`expected value.vary to be object, got ${typeof value.vary}`)
+    }
+    if (value.vary !== null) {
+      for (const name of Object.keys(value.vary)) {
+        const v = value.vary[name]
+        if (v === null || typeof v === 'string') continue
+        if (Array.isArray(v) && v.every((x) => typeof x === 'string')) continue
+        throw new TypeError(`expected value.vary['${name}'] to be a string, an array of strings or null, got ${typeof v}`)
+      }
+    }
+  }
+  if (value.etag !== undefined && typeof value.etag !== 'string') {
+    throw new TypeError(`expected value.etag to be string, got ${typeof value.etag}`)
+  }
+}
+
+function assertLimit (opts, name, cls) {
+  const v = opts[name]
+  if (v === undefined) return undefined
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw new TypeError(`${cls} options.${name} must be a non-negative integer`)
+  }
+  return v
+}
+
+module.exports = { assertCacheKey, assertCacheValue, assertLimit }
