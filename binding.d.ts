@@ -17,56 +17,68 @@ export declare class ExternalObject<T> {
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /** Drops an unfinished body. */
-export declare function memoryStoreAbort(handle: ExternalObject<MemoryHandle>, writer: number): void
+export declare function memoryStoreAbort(slot: number, writer: number): void
 
 /** Which of `ids` are still stored (1) or gone (0). */
-export declare function memoryStoreAlive(handle: ExternalObject<MemoryHandle>, ids: Array<number>): Array<number>
+export declare function memoryStoreAlive(slot: number, ids: Array<number>): Array<number>
 
 /**
  * Copies a chunk into writer `writer` (a negative id opens a new writer).
  * Returns the writer id, or -1 when the body grew past `maxEntrySize` (the
  * writer is then dropped).
  */
-export declare function memoryStoreAppend(handle: ExternalObject<MemoryHandle>, writer: number, chunk: Buffer): number
+export declare function memoryStoreAppend(slot: number, writer: number, chunk: Buffer): number
 
 /** The body of a live entry as a Buffer over the stored bytes (no copy), or null. */
-export declare function memoryStoreBody(handle: ExternalObject<MemoryHandle>, id: number): Buffer | null
+export declare function memoryStoreBody(slot: number, id: number): Buffer | null
 
-export declare function memoryStoreClear(handle: ExternalObject<MemoryHandle>): void
-
-/**
- * Commits writer `writer` (negative: empty body) as the response for the key.
- * Returns `[storedId or -1, exceeded (0/1), size, count, ...removedIds]`.
- */
-export declare function memoryStoreCommit(handle: ExternalObject<MemoryHandle>, writer: number, packed: string, originLen: number, methodLen: number, headers: object | undefined | null, vary: object | undefined | null, meta: string, deleteAt: number, now: number): Array<number>
-
-export declare function memoryStoreCount(handle: ExternalObject<MemoryHandle>): number
+export declare function memoryStoreClear(slot: number): void
 
 /**
- * Removes every variant of origin + path; returns removed ids as
- * `memory_store_removed` does.
+ * Commits writer `writer` (negative: empty body) as the response for
+ * `method + '
+' + key` and variant `variant`. `want_removed`: whether the
+ * caller memoises entries and so needs the ids removed since its last call.
+ * Returns the stored id (-1: not stored) when nothing else happened, else
+ * `[storedId or -1, exceeded (0/1), size, count, ...removedIds]`.
  */
-export declare function memoryStoreDelete(handle: ExternalObject<MemoryHandle>, packed: string, originLen: number): Array<number>
+export declare function memoryStoreCommit(slot: number, writer: number, packed: string, variant: string, meta: string, deleteAt: number, now: number, touch: number, wantRemoved: boolean): number | Array<number>
 
-/** The id of the entry to serve, or -1. */
-export declare function memoryStoreGet(handle: ExternalObject<MemoryHandle>, packed: string, originLen: number, methodLen: number, headers: object | undefined | null, now: number): number
+export declare function memoryStoreCount(slot: number): number
 
-export declare function memoryStoreIsFull(handle: ExternalObject<MemoryHandle>): boolean
+/**
+ * Removes every variant of the resource key (any method); returns removed
+ * ids as `memory_store_removed` does.
+ */
+export declare function memoryStoreDelete(slot: number, key: string): Array<number>
+
+export declare function memoryStoreIsFull(slot: number): boolean
+
+/**
+ * The live variants stored for `method + '
+' + key`: an id, `-1` for none,
+ * or an array of ids in write order when there are several. `touch` is the
+ * id served after the previous lookup (or -1), applied first.
+ */
+export declare function memoryStoreLookup(slot: number, packed: string, touch: number, now: number): number | Array<number>
 
 /** The metadata string of a live entry, or null. */
-export declare function memoryStoreMeta(handle: ExternalObject<MemoryHandle>, id: number): string | null
+export declare function memoryStoreMeta(slot: number, id: number): string | null
 
-export declare function memoryStoreOpen(maxSize: number, maxCount: number, maxEntrySize: number): ExternalObject<MemoryHandle>
+export declare function memoryStoreOpen(maxSize: number, maxCount: number, maxEntrySize: number): Array<number | ExternalObject<MemorySlot>>
 
-export declare function memoryStorePurge(handle: ExternalObject<MemoryHandle>, now: number): number
+export declare function memoryStorePurge(slot: number, now: number): number
 
 /** Ids removed since this handle last asked (`-1` first: the log overflowed). */
-export declare function memoryStoreRemoved(handle: ExternalObject<MemoryHandle>): Array<number>
+export declare function memoryStoreRemoved(slot: number): Array<number>
 
-export declare function memoryStoreSize(handle: ExternalObject<MemoryHandle>): number
+export declare function memoryStoreSize(slot: number): number
 
-/** `[hits, misses, writes, evictions, expired, size, count]`. */
-export declare function memoryStoreStats(handle: ExternalObject<MemoryHandle>): Array<number>
+/**
+ * `[hits, misses, writes, evictions, expired, size, count]`; `touch` as in
+ * `memory_store_lookup`.
+ */
+export declare function memoryStoreStats(slot: number, touch: number): Array<number>
 
 /** An empty call: the N-API floor the benchmark reports. */
 export declare function noop(): void

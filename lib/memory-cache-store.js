@@ -4,6 +4,10 @@ const { Writable } = require('node:stream')
 const { EventEmitter } = require('node:events')
 const binding = require('../binding.js')
 const { assertCacheKey, assertCacheValue, assertLimit } = require('./validate.js')
+const { varyMatches, variantKey } = require('./vary.js')
+
+// RFC 9110 §5.6.2 token: what a request method may consist of.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 const DEFAULT_MAX_SIZE = 104857600 // 100 MiB, undici's default
 const DEFAULT_MAX_COUNT = 1024
@@ -24,14 +28,19 @@ function decodeTime (t) {
  * Each entry's JS result (headers object, directives, body Buffer) is built
  * once per store object and reused on later hits (`#memo`, keyed by the
  * entry's never-reused id); a hit is one call into Rust returning that id.
+ * Rust picks the live variants for origin + path + method; the Vary check runs
+ * here, where the request headers are, and the served id is reported to Rust
+ * with the next call (`#touch`) so LRU order is exact whenever Rust evicts.
  */
 class MemoryCacheStore extends EventEmitter {
-  #handle
+  #handle // slot number of this thread's native handle
+  #owner // frees the slot when this store is collected
   #maxSize = DEFAULT_MAX_SIZE
   #maxCount = DEFAULT_MAX_COUNT
   #maxEntrySize = DEFAULT_MAX_ENTRY_SIZE
   #errorCallback = null
   #memo = new Map()
+  #touch = -1
 
   constructor (opts) {
     super()
@@ -49,7 +58,9 @@ class MemoryCacheStore extends EventEmitter {
         this.#errorCallback = opts.errorCallback
       }
     }
-    this.#handle = binding.memoryStoreOpen(this.#maxSize, this.#maxCount, this.#maxEntrySize)
+    const [slot, owner] = binding.memoryStoreOpen(this.#maxSize, this.#maxCount, this.#maxEntrySize)
+    this.#handle = slot
+    this.#owner = owner
   }
 
   /** Bytes of stored bodies. */
@@ -77,12 +88,30 @@ class MemoryCacheStore extends EventEmitter {
   get (key) {
     assertCacheKey(key)
     const { origin, method } = key
-    const id = binding.memoryStoreGet(
-      this.#handle, origin + method + key.path, origin.length, method.length, key.headers, Date.now()
+    if (method.indexOf('\n') !== -1) {
+      throw new TypeError('expected key.method to be an HTTP method token')
+    }
+    const found = binding.memoryStoreLookup(
+      this.#handle, method + '\n' + origin.length + ':' + origin + key.path, this.#touch, Date.now()
     )
-    if (id < 0) return undefined
-    const m = this.#memo.get(id) ?? this.#materialize(id)
-    if (m === undefined) return undefined
+    this.#touch = -1
+    if (found === -1) return undefined
+    const headers = key.headers
+    let m
+    if (typeof found === 'number') {
+      m = this.#memo.get(found) ?? this.#materialize(found)
+      if (m === undefined || !varyMatches(m.vary, headers)) return undefined
+    } else {
+      for (let i = 0; i < found.length; i++) {
+        const c = this.#memo.get(found[i]) ?? this.#materialize(found[i])
+        if (c !== undefined && varyMatches(c.vary, headers)) {
+          m = c
+          break
+        }
+      }
+      if (m === undefined) return undefined
+    }
+    this.#touch = m.id
     return {
       statusCode: m.statusCode,
       statusMessage: m.statusMessage,
@@ -103,6 +132,7 @@ class MemoryCacheStore extends EventEmitter {
     const body = binding.memoryStoreBody(this.#handle, id)
     const v = JSON.parse(meta)
     const m = {
+      id,
       statusCode: v.c,
       statusMessage: v.m,
       headers: v.h,
@@ -170,8 +200,12 @@ class MemoryCacheStore extends EventEmitter {
     const store = this
     const handle = this.#handle
     const maxEntrySize = this.#maxEntrySize
-    const { origin, method, path, headers } = key
-    const vary = value.vary ?? undefined
+    const { origin, method } = key
+    if (!TOKEN.test(method)) {
+      throw new TypeError('expected key.method to be an HTTP method token')
+    }
+    const packed = method + '\n' + origin.length + ':' + origin + key.path
+    const variant = variantKey(value.vary)
     const deleteAt = value.deleteAt
     let writer = -1
     let size = 0
@@ -195,15 +229,16 @@ class MemoryCacheStore extends EventEmitter {
         let out
         try {
           out = binding.memoryStoreCommit(
-            handle, writer, origin + method + path, origin.length, method.length,
-            headers, vary, meta, deleteAt, Date.now()
+            handle, writer, packed, variant, meta, deleteAt, Date.now(), store.#touch, store.#memo.size > 0
           )
+          store.#touch = -1
         } catch (err) {
           writer = -1
           store.#reportError(err)
           return callback()
         }
         writer = -1
+        if (typeof out === 'number') return callback()
         if (out.length > 4) store.#forget(out, 4)
         if (out[1] === 1) {
           store.emit('maxSizeExceeded', {
@@ -243,7 +278,7 @@ class MemoryCacheStore extends EventEmitter {
     if (typeof key.path !== 'string') {
       throw new TypeError(`expected key.path to be string, got ${typeof key.path}`)
     }
-    const out = binding.memoryStoreDelete(this.#handle, key.origin + key.path, key.origin.length)
+    const out = binding.memoryStoreDelete(this.#handle, key.origin.length + ':' + key.origin + key.path)
     if (out.length > 0) this.#forget(out, 0)
   }
 
@@ -264,7 +299,8 @@ class MemoryCacheStore extends EventEmitter {
 
   /** Store-wide counters: `{ hits, misses, writes, evictions, expired, size, count, hitRatio }`. */
   stats () {
-    const s = binding.memoryStoreStats(this.#handle)
+    const s = binding.memoryStoreStats(this.#handle, this.#touch)
+    this.#touch = -1
     const lookups = s[0] + s[1]
     return {
       hits: s[0],

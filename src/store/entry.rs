@@ -1,47 +1,69 @@
 //! A cached response as the stores hold it.
 
-use bytes::Bytes;
+use std::sync::Arc;
 
-use crate::http::vary::VaryKey;
+use bytes::Bytes;
 
 /// Identifies an entry for its whole life; never reused, so a caller's memo
 /// keyed by id can never serve a replaced or evicted response.
 pub type EntryId = u64;
 
-/// The primary cache key: origin and path (the method and Vary select among the
-/// variants stored under it, RFC 9111 §4).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ResourceKey(Box<str>);
+/// Encodes the primary cache key (RFC 9111 §4: origin and path; the method and
+/// Vary select among the variants stored under it) unambiguously: the origin's
+/// length leads, so `http://a:1` + `/x` and `http://a` + `:1/x` differ (undici
+/// joins them with `:` and lets them collide). The JS shell builds the same
+/// string with JS lengths; both sides only ever compare these strings.
+pub fn resource_key(origin: &str, path: &str) -> String {
+    let mut s = String::with_capacity(origin.len() + path.len() + 6);
+    s.push_str(
+        &origin
+            .chars()
+            .map(char::len_utf16)
+            .sum::<usize>()
+            .to_string(),
+    );
+    s.push(':');
+    s.push_str(origin);
+    s.push_str(path);
+    s
+}
 
-impl ResourceKey {
-    /// Encodes origin and path unambiguously: the origin's byte length leads, so
-    /// `http://a:1` + `/x` and `http://a` + `:1/x` are different keys (undici
-    /// joins them with `:` and lets them collide).
-    pub fn new(origin: &str, path: &str) -> Self {
-        let mut s = String::with_capacity(origin.len() + path.len() + 6);
-        s.push_str(&origin.len().to_string());
-        s.push(':');
-        s.push_str(origin);
-        s.push_str(path);
-        ResourceKey(s.into_boxed_str())
+/// Request method, with the two cacheable ones kept inline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Other(Box<str>),
+}
+
+impl Method {
+    pub fn new(name: &str) -> Self {
+        match name {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            other => Method::Other(other.into()),
+        }
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    pub fn is(&self, name: &str) -> bool {
+        match self {
+            Method::Get => name == "GET",
+            Method::Head => name == "HEAD",
+            Method::Other(m) => &**m == name,
+        }
     }
 }
 
 /// What a writer hands the store when a response body is complete.
 #[derive(Debug, Clone)]
 pub struct NewEntry {
-    pub method: Box<str>,
-    pub vary: Option<VaryKey>,
+    pub method: Method,
+    /// The secondary key (RFC 9111 §4.1): a canonical form of the request
+    /// header values the response varies on. Two writes with the same method
+    /// and variant are the same response; the newer replaces the older.
+    pub variant: Box<str>,
     /// Opaque metadata owned by the caller (the JS shell keeps the response's
-    /// status, headers, directives and times here, serialised once).
+    /// status, headers, directives, times and Vary values here, serialised once).
     pub meta: Bytes,
     pub body: Bytes,
     /// Milliseconds since the epoch after which the entry must not be served.
@@ -51,10 +73,9 @@ pub struct NewEntry {
 /// A stored response.
 #[derive(Debug)]
 pub struct Entry {
-    pub id: EntryId,
-    pub key: ResourceKey,
-    pub method: Box<str>,
-    pub vary: Option<VaryKey>,
+    pub key: Arc<str>,
+    pub method: Method,
+    pub variant: Box<str>,
     pub meta: Bytes,
     pub body: Bytes,
     pub delete_at: f64,

@@ -2,20 +2,25 @@
 //!
 //! - true LRU over entries (last `get` or write), exact limits: after every
 //!   write `size <= max_size` and `count <= max_count`;
-//! - variants per resource (method + Vary), first live match wins, as undici;
+//! - variants per resource: `lookup` returns the live variants stored for a
+//!   method, in write order; the caller picks by Vary (the JS shell holds the
+//!   request headers) and reports the one it served with `touch`;
 //! - expired entries are reclaimed (an expiry heap drained on every write, and
 //!   any expired variant met by a `get`), not just hidden;
 //! - `Send + Sync`: one store can serve every thread of the process.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use hashbrown::HashMap;
 use lru::LruCache;
 use parking_lot::Mutex;
 
-use crate::http::vary::RequestHeaders;
-use crate::store::entry::{Entry, EntryId, NewEntry, ResourceKey};
+use smallvec::SmallVec;
+
+use crate::store::entry::{Entry, EntryId, Method, NewEntry};
 
 /// The limits a store enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,9 +119,30 @@ enum Removal {
     Deleted,
 }
 
+/// A variant as the index keeps it: enough to pick live candidates for a
+/// method without touching the entry itself.
+#[derive(Debug, Clone)]
+struct Variant {
+    id: EntryId,
+    delete_at: f64,
+    method: Method,
+}
+
+/// What a lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Miss,
+    /// The only live variant for the method.
+    One(EntryId),
+    /// Several live variants, in write order: the caller picks by Vary.
+    Many(Vec<EntryId>),
+}
+
 struct Inner {
-    entries: LruCache<EntryId, Entry>,
-    index: HashMap<ResourceKey, Vec<EntryId>>,
+    // Boxed: the LRU list nodes stay one cache line, so promoting an entry
+    // touches little memory.
+    entries: LruCache<EntryId, Box<Entry>>,
+    index: HashMap<Arc<str>, SmallVec<[Variant; 2]>>,
     expiry: BinaryHeap<Expiry>,
     size: u64,
     next_id: EntryId,
@@ -124,6 +150,7 @@ struct Inner {
     over_limit: bool,
     /// The last write was refused for space.
     refused: bool,
+    lookups: u64,
     stats: Stats,
     removed: VecDeque<EntryId>,
     /// Sequence number of the next removal; `removed` holds the last ones.
@@ -136,10 +163,10 @@ impl Inner {
             return false;
         };
         self.size -= entry.size();
-        if let Some(ids) = self.index.get_mut(&entry.key) {
-            ids.retain(|x| *x != id);
-            if ids.is_empty() {
-                self.index.remove(&entry.key);
+        if let Some(variants) = self.index.get_mut(&*entry.key) {
+            variants.retain(|v| v.id != id);
+            if variants.is_empty() {
+                self.index.remove(&*entry.key);
             }
         }
         match why {
@@ -174,37 +201,11 @@ impl Inner {
         }
     }
 
-    /// First live variant under `key` for `method` whose Vary matches; expired
-    /// variants met on the way are reclaimed.
-    fn find<H: RequestHeaders + ?Sized>(
-        &mut self,
-        key: &ResourceKey,
-        method: &str,
-        headers: &mut H,
-        now: f64,
-    ) -> Option<EntryId> {
-        let ids = self.index.get(key)?;
-        let mut found = None;
-        let mut expired: Vec<EntryId> = Vec::new();
-        for id in ids {
-            let Some(entry) = self.entries.peek(id) else {
-                continue;
-            };
-            if !entry.is_live(now) {
-                expired.push(*id);
-                continue;
-            }
-            if &*entry.method == method
-                && entry.vary.as_ref().is_none_or(|v| v.matches(headers))
-            {
-                found = Some(*id);
-                break;
-            }
+    /// Marks `id` most recently used, counting the hit it was served for.
+    fn touch(&mut self, id: EntryId) {
+        if self.entries.promote(&id) {
+            self.stats.hits += 1;
         }
-        for id in expired {
-            self.remove(id, Removal::Expired);
-        }
-        found
     }
 
     fn usage(&self) -> Usage {
@@ -239,6 +240,7 @@ impl MemoryStore {
                 next_id: 1,
                 over_limit: false,
                 refused: false,
+                lookups: 0,
                 stats: Stats::default(),
                 removed: VecDeque::new(),
                 removed_seq: 0,
@@ -250,25 +252,42 @@ impl MemoryStore {
         self.limits
     }
 
-    /// The id of the response to serve for this request, if any; marks it most
-    /// recently used.
-    pub fn get<H: RequestHeaders + ?Sized>(
-        &self,
-        key: &ResourceKey,
-        method: &str,
-        headers: &mut H,
-        now: f64,
-    ) -> Option<EntryId> {
+    /// The live variants stored under `key` for `method`. Expired variants met
+    /// here are reclaimed. `touch` reports the entry the caller served after
+    /// its previous lookup (see [`MemoryStore::touch`]); it is applied first.
+    pub fn lookup(&self, key: &str, method: &str, now: f64, touch: Option<EntryId>) -> Lookup {
         let mut inner = self.inner.lock();
-        let found = inner.find(key, method, headers, now);
-        match found {
-            Some(id) => {
-                inner.entries.promote(&id);
-                inner.stats.hits += 1;
-            }
-            None => inner.stats.misses += 1,
+        if let Some(id) = touch {
+            inner.touch(id);
         }
-        found
+        inner.lookups += 1;
+        let Some(variants) = inner.index.get(key) else {
+            return Lookup::Miss;
+        };
+        let mut found: SmallVec<[EntryId; 2]> = SmallVec::new();
+        let mut expired: SmallVec<[EntryId; 2]> = SmallVec::new();
+        for v in variants {
+            if v.delete_at <= now {
+                expired.push(v.id);
+            } else if v.method.is(method) {
+                found.push(v.id);
+            }
+        }
+        for id in expired {
+            inner.remove(id, Removal::Expired);
+        }
+        match found.len() {
+            0 => Lookup::Miss,
+            1 => Lookup::One(found[0]),
+            _ => Lookup::Many(found.into_vec()),
+        }
+    }
+
+    /// Marks an entry most recently used and counts a hit: the caller served
+    /// it. Callers may defer this to their next call (every write applies
+    /// pending touches before it evicts, so eviction order is exact).
+    pub fn touch(&self, id: EntryId) {
+        self.inner.lock().touch(id);
     }
 
     /// The stored metadata and body of a live entry (does not touch LRU order).
@@ -284,17 +303,20 @@ impl MemoryStore {
         self.inner.lock().entries.contains(&id)
     }
 
-    /// Stores a complete response. The variant it supersedes (same method, and
-    /// Vary matching the writing request's headers) is replaced.
-    pub fn insert<H: RequestHeaders + ?Sized>(
+    /// Stores a complete response; the variant it supersedes (same method and
+    /// variant key) is replaced.
+    pub fn insert(
         &self,
-        key: ResourceKey,
+        key: &str,
         entry: NewEntry,
-        request_headers: &mut H,
         now: f64,
+        touch: Option<EntryId>,
     ) -> WriteOutcome {
         let limits = self.limits;
         let mut inner = self.inner.lock();
+        if let Some(id) = touch {
+            inner.touch(id);
+        }
         inner.reclaim_expired(now);
 
         let size = entry.body.len() as u64;
@@ -320,29 +342,45 @@ impl MemoryStore {
             };
         }
 
-        if let Some(previous) = inner.find(&key, &entry.method, request_headers, now) {
+        let (key, previous) = match inner.index.get_key_value(key) {
+            Some((k, variants)) => {
+                let previous = variants.iter().find(|v| {
+                    v.method == entry.method
+                        && inner
+                            .entries
+                            .peek(&v.id)
+                            .is_some_and(|e| e.variant == entry.variant)
+                });
+                (k.clone(), previous.map(|v| v.id))
+            }
+            None => (Arc::from(key), None),
+        };
+        if let Some(previous) = previous {
             inner.remove(previous, Removal::Deleted);
         }
 
         let id = inner.next_id;
         inner.next_id += 1;
         inner.size += size;
-        inner.index.entry(key.clone()).or_default().push(id);
+        inner.index.entry(key.clone()).or_default().push(Variant {
+            id,
+            delete_at: entry.delete_at,
+            method: entry.method.clone(),
+        });
         inner.expiry.push(Expiry {
             delete_at: entry.delete_at,
             id,
         });
         inner.entries.push(
             id,
-            Entry {
-                id,
+            Box::new(Entry {
                 key,
                 method: entry.method,
-                vary: entry.vary,
+                variant: entry.variant,
                 meta: entry.meta,
                 body: entry.body,
                 delete_at: entry.delete_at,
-            },
+            }),
         );
         inner.stats.writes += 1;
         inner.refused = false;
@@ -356,7 +394,7 @@ impl MemoryStore {
             while inner.size > limits.max_size || inner.entries.len() as u64 > limits.max_count {
                 // The new entry is most recent and fits alone, so it is never
                 // the one popped here.
-                let Some((victim, _)) = inner.entries.peek_lru().map(|(id, _)| (*id, ())) else {
+                let Some(victim) = inner.entries.peek_lru().map(|(id, _)| *id) else {
                     break;
                 };
                 inner.remove(victim, Removal::Evicted);
@@ -370,9 +408,13 @@ impl MemoryStore {
     }
 
     /// Removes every variant of the resource; returns how many were removed.
-    pub fn delete(&self, key: &ResourceKey) -> usize {
+    pub fn delete(&self, key: &str) -> usize {
         let mut inner = self.inner.lock();
-        let ids = inner.index.get(key).cloned().unwrap_or_default();
+        let ids: SmallVec<[EntryId; 4]> = inner
+            .index
+            .get(key)
+            .map(|vs| vs.iter().map(|v| v.id).collect())
+            .unwrap_or_default();
         let mut n = 0;
         for id in ids {
             if inner.remove(id, Removal::Deleted) {
@@ -421,9 +463,15 @@ impl MemoryStore {
             || inner.entries.len() as u64 >= self.limits.max_count
     }
 
-    pub fn stats(&self) -> Stats {
-        let inner = self.inner.lock();
+    /// Counters; `touch` as in [`MemoryStore::lookup`]. A lookup whose
+    /// candidates the caller did not serve counts as a miss.
+    pub fn stats(&self, touch: Option<EntryId>) -> Stats {
+        let mut inner = self.inner.lock();
+        if let Some(id) = touch {
+            inner.touch(id);
+        }
         Stats {
+            misses: inner.lookups - inner.stats.hits,
             size: inner.size,
             count: inner.entries.len() as u64,
             ..inner.stats
@@ -460,14 +508,12 @@ impl MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::vary::{HeaderValue, VaryKey};
-
-    type Headers<'a> = &'a [(&'a str, HeaderValue)];
+    use crate::store::entry::resource_key;
 
     fn new_entry(body: &[u8], delete_at: f64) -> NewEntry {
         NewEntry {
-            method: "GET".into(),
-            vary: None,
+            method: Method::Get,
+            variant: "".into(),
             meta: Bytes::from_static(b"{}"),
             body: Bytes::copy_from_slice(body),
             delete_at,
@@ -475,18 +521,28 @@ mod tests {
     }
 
     fn put(store: &MemoryStore, path: &str, body: &[u8]) -> WriteOutcome {
-        let mut h: Headers = &[];
-        store.insert(ResourceKey::new("o", path), new_entry(body, 1e15), &mut h, 0.0)
+        store.insert(&resource_key("o", path), new_entry(body, 1e15), 0.0, None)
     }
 
+    /// A lookup that serves its single candidate, as the JS shell does.
     fn get(store: &MemoryStore, path: &str) -> Option<EntryId> {
-        let mut h: Headers = &[];
-        store.get(&ResourceKey::new("o", path), "GET", &mut h, 0.0)
+        match store.lookup(&resource_key("o", path), "GET", 0.0, None) {
+            Lookup::One(id) => {
+                store.touch(id);
+                Some(id)
+            }
+            _ => None,
+        }
     }
 
     #[test]
     fn keys_do_not_collide_across_origins() {
-        assert_ne!(ResourceKey::new("http://a:1", "/x"), ResourceKey::new("http://a", ":1/x"));
+        assert_ne!(
+            resource_key("http://a:1", "/x"),
+            resource_key("http://a", ":1/x")
+        );
+        // Lengths are JS (UTF-16) lengths, as the shell computes them.
+        assert_eq!(resource_key("é𝄞", "/"), "3:é𝄞/");
     }
 
     #[test]
@@ -506,7 +562,32 @@ mod tests {
         assert!(get(&store, "/b").is_none(), "b was least recently used");
         assert!(get(&store, "/a").is_some());
         assert_eq!(store.count(), 3);
-        assert_eq!(store.stats().evictions, 1);
+        let stats = store.stats(None);
+        assert_eq!((stats.evictions, stats.hits, stats.misses), (1, 2, 1));
+    }
+
+    #[test]
+    fn deferred_touch_is_applied_before_eviction() {
+        let store = MemoryStore::new(Limits {
+            max_size: 1000,
+            max_count: 2,
+            max_entry_size: 1000,
+        });
+        let a = put(&store, "/a", b"1").stored.unwrap();
+        put(&store, "/b", b"2");
+        assert_eq!(
+            store.lookup(&resource_key("o", "/a"), "GET", 0.0, None),
+            Lookup::One(a)
+        );
+        // The hit on /a is reported with the next write.
+        store.insert(
+            &resource_key("o", "/c"),
+            new_entry(b"3", 1e15),
+            0.0,
+            Some(a),
+        );
+        assert!(store.contains(a));
+        assert!(get(&store, "/b").is_none());
     }
 
     #[test]
@@ -550,32 +631,38 @@ mod tests {
         put(&store, "/b", b"1");
         assert!(put(&store, "/c", b"1").exceeded.is_some());
         assert!(put(&store, "/d", b"1").exceeded.is_none());
-        store.delete(&ResourceKey::new("o", "/d"));
+        store.delete(&resource_key("o", "/d"));
         assert!(put(&store, "/e", b"1").exceeded.is_none());
         assert!(put(&store, "/f", b"1").exceeded.is_some());
     }
 
     #[test]
-    fn variants_and_replacement() {
+    fn variants_methods_and_replacement() {
         let store = MemoryStore::new(Limits::default());
-        let key = ResourceKey::new("o", "/");
-        let gzip = HeaderValue::One("gzip".into());
-        let mut req_gzip: Headers = &[("accept-encoding", gzip.clone())];
-        let mut req_none: Headers = &[];
-        let mut e = new_entry(b"zipped", 1e15);
-        e.vary = Some(VaryKey(vec![("accept-encoding".into(), gzip.clone())]));
-        let first = store.insert(key.clone(), e.clone(), &mut req_gzip, 0.0).stored.unwrap();
+        let key = resource_key("o", "/");
+        let mut gzip = new_entry(b"zipped", 1e15);
+        gzip.variant = "gzip".into();
         let mut plain = new_entry(b"plain", 1e15);
-        plain.vary = Some(VaryKey(vec![("accept-encoding".into(), HeaderValue::Absent)]));
-        let second = store.insert(key.clone(), plain, &mut req_none, 0.0).stored.unwrap();
-        assert_eq!(store.get(&key, "GET", &mut req_gzip, 0.0), Some(first));
-        assert_eq!(store.get(&key, "GET", &mut req_none, 0.0), Some(second));
-        assert_eq!(store.get(&key, "HEAD", &mut req_none, 0.0), None);
-        let third = store.insert(key.clone(), e, &mut req_gzip, 0.0).stored.unwrap();
-        assert_eq!(store.get(&key, "GET", &mut req_gzip, 0.0), Some(third));
+        plain.variant = "none".into();
+        let first = store.insert(&key, gzip.clone(), 0.0, None).stored.unwrap();
+        let second = store.insert(&key, plain, 0.0, None).stored.unwrap();
+        assert_eq!(
+            store.lookup(&key, "GET", 0.0, None),
+            Lookup::Many(vec![first, second])
+        );
+        assert_eq!(store.lookup(&key, "HEAD", 0.0, None), Lookup::Miss);
+        let third = store.insert(&key, gzip, 0.0, None).stored.unwrap();
+        assert_eq!(
+            store.lookup(&key, "GET", 0.0, None),
+            Lookup::Many(vec![second, third])
+        );
         assert_eq!(store.count(), 2);
         assert!(!store.contains(first));
-        assert_eq!(store.delete(&key), 2);
+        let mut head = new_entry(b"", 1e15);
+        head.method = Method::Head;
+        let h = store.insert(&key, head, 0.0, None).stored.unwrap();
+        assert_eq!(store.lookup(&key, "HEAD", 0.0, None), Lookup::One(h));
+        assert_eq!(store.delete(&key), 3);
         assert_eq!(store.count(), 0);
         assert_eq!(store.size(), 0);
     }
@@ -583,15 +670,27 @@ mod tests {
     #[test]
     fn expired_entries_are_reclaimed() {
         let store = MemoryStore::new(Limits::default());
-        let mut h: Headers = &[];
-        let key = ResourceKey::new("o", "/");
-        store.insert(key.clone(), new_entry(b"abc", 100.0), &mut h, 0.0);
-        assert!(store.get(&key, "GET", &mut h, 99.0).is_some());
-        assert!(store.get(&key, "GET", &mut h, 100.0).is_none());
+        let key = resource_key("o", "/");
+        store.insert(&key, new_entry(b"abc", 100.0), 0.0, None);
+        assert!(matches!(
+            store.lookup(&key, "GET", 99.0, None),
+            Lookup::One(_)
+        ));
+        assert_eq!(store.lookup(&key, "GET", 100.0, None), Lookup::Miss);
         assert_eq!(store.count(), 0);
-        assert_eq!(store.stats().expired, 1);
-        store.insert(ResourceKey::new("o", "/a"), new_entry(b"abc", 100.0), &mut h, 0.0);
-        store.insert(ResourceKey::new("o", "/b"), new_entry(b"abc", 1e15), &mut h, 200.0);
+        assert_eq!(store.stats(None).expired, 1);
+        store.insert(
+            &resource_key("o", "/a"),
+            new_entry(b"abc", 100.0),
+            0.0,
+            None,
+        );
+        store.insert(
+            &resource_key("o", "/b"),
+            new_entry(b"abc", 1e15),
+            200.0,
+            None,
+        );
         assert_eq!(store.count(), 1);
         assert_eq!(store.size(), 3);
     }
@@ -610,6 +709,22 @@ mod tests {
         assert_eq!(r.ids, vec![a]);
         assert!(!r.overflowed);
         assert!(store.removed_since(r.cursor).ids.is_empty());
+    }
+
+    #[test]
+    fn removal_log_overflow_is_reported() {
+        let store = MemoryStore::new(Limits {
+            max_size: u64::MAX,
+            max_count: 1,
+            max_entry_size: 1000,
+        });
+        let c = store.removal_cursor();
+        for i in 0..(REMOVAL_LOG_CAPACITY + 10) {
+            put(&store, &format!("/{i}"), b"x");
+        }
+        let r = store.removed_since(c);
+        assert!(r.overflowed);
+        assert_eq!(r.ids.len(), REMOVAL_LOG_CAPACITY);
     }
 
     #[test]

@@ -1,0 +1,164 @@
+// MemoryCacheStore vs undici's MemoryCacheStore (and lru-cache for hit ratio),
+// same process, interleaved rounds. Workloads: DESIGN.md benchmark protocol.
+import { createRequire } from 'node:module'
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { interleave, summarize, settleGc } from '../measure.mjs'
+import { cacheKey, cacheValue, writeEntry, zipf } from '../workload.mjs'
+
+const require = createRequire(import.meta.url)
+const { MemoryCacheStore } = require('../../index.js')
+const binding = require('../../binding.js')
+const undici = require('undici')
+const { LRUCache } = require('lru-cache')
+const UndiciStore = undici.cacheStores.MemoryCacheStore
+
+export const name = 'memory-store'
+
+function getHit () {
+  const N = 10_000
+  const body = Buffer.alloc(16 * 1024, 7)
+  const limits = { maxCount: 20_000, maxSize: 1e9, maxEntrySize: 1e6 }
+  const ours = new MemoryCacheStore(limits)
+  const peer = new UndiciStore(limits)
+  const keys = []
+  for (let i = 0; i < N; i++) {
+    const key = cacheKey(i)
+    keys.push(key)
+    writeEntry(ours, key, cacheValue(body.length), body)
+    writeEntry(peer, key, cacheValue(body.length), body)
+  }
+  if (ours.count !== N || !ours.get(keys[5])) throw new Error('setup failed')
+  // Each key object is presented fresh, as undici's interceptor builds one per request.
+  const fresh = (k) => ({ origin: k.origin, method: k.method, path: k.path, headers: k.headers })
+  const r = interleave(
+    (i) => ours.get(fresh(keys[i % N])),
+    (i) => peer.get(fresh(keys[i % N])),
+    { rounds: 5, batch: 2000, batches: 50, warmup: 5 }
+  )
+  return { row: 'store get-hit (10k entries, vary, 16 KB)', unit: 'ns', ...r, peerName: 'undici MemoryCacheStore', target: 0.4, better: 'lower' }
+}
+
+function write () {
+  const body = Buffer.alloc(16 * 1024, 7)
+  const limits = { maxCount: 2_000, maxSize: 1e9, maxEntrySize: 1e6 }
+  const ours = new MemoryCacheStore(limits)
+  const peer = new UndiciStore(limits)
+  const value = cacheValue(body.length)
+  const keys = Array.from({ length: 1000 }, (_, i) => cacheKey(i))
+  const r = interleave(
+    (i) => writeEntry(ours, keys[i % 1000], value, body),
+    (i) => writeEntry(peer, keys[i % 1000], value, body),
+    { rounds: 5, batch: 200, batches: 50, warmup: 5 }
+  )
+  return { row: 'store write (createWriteStream + 16 KB + end)', unit: 'ns', ...r, peerName: 'undici MemoryCacheStore', target: 0.5, better: 'lower' }
+}
+
+// get, and on a miss write: the shape of a cache in front of an origin.
+function overLimit (store, keys, requests, draw) {
+  const body = Buffer.alloc(512, 1)
+  const value = cacheValue(body.length)
+  const writeTimes = []
+  let hits = 0
+  for (let n = 0; n < requests; n++) {
+    const key = keys[draw()]
+    if (store.get(key) !== undefined) {
+      hits++
+      continue
+    }
+    const t0 = process.hrtime.bigint()
+    writeEntry(store, key, value, body)
+    writeTimes.push(Number(process.hrtime.bigint() - t0))
+  }
+  return { hits, writes: summarize(writeTimes) }
+}
+
+function zipfRows () {
+  const KEYS = 100_000
+  const CAP = 10_000
+  const REQUESTS = 300_000
+  const keys = Array.from({ length: KEYS }, (_, i) => cacheKey(i))
+  const ours = new MemoryCacheStore({ maxCount: CAP, maxSize: 1e9 })
+  const o = overLimit(ours, keys, REQUESTS, zipf(KEYS, 0.9, 42))
+  if (ours.count > CAP) throw new Error(`cap not enforced: ${ours.count}`)
+
+  // lru-cache 11 at the same cap: the LRU reference for hit ratio.
+  const lru = new LRUCache({ max: CAP })
+  const draw = zipf(KEYS, 0.9, 42)
+  let lruHits = 0
+  for (let n = 0; n < REQUESTS; n++) {
+    const k = draw()
+    if (lru.get(k) !== undefined) lruHits++
+    else lru.set(k, 1)
+  }
+
+  // undici: its eviction halves each path's variant list, which with one
+  // variant per path removes nothing, and walks every entry on each write past
+  // the cap; fewer requests keep the run short.
+  const UREQ = 30_000
+  const peer = new UndiciStore({ maxCount: CAP, maxSize: 1e9 })
+  const u = overLimit(peer, keys, UREQ, zipf(KEYS, 0.9, 42))
+  let undiciCount = 0
+  for (let i = 0; i < KEYS; i++) if (peer.get(keys[i]) !== undefined) undiciCount++
+
+  return [
+    { row: 'over-limit write p50 (100k keys, Zipf 0.9, cap 10k)', unit: 'ns', ours: o.writes.p50, peer: u.writes.p50, peerName: 'undici MemoryCacheStore', better: 'lower' },
+    { row: 'over-limit write p99', unit: 'ns', ours: o.writes.p99, peer: u.writes.p99, peerName: 'undici MemoryCacheStore', target: 10_000, absolute: true, better: 'lower' },
+    { row: 'over-limit write max', unit: 'ns', ours: o.writes.max, peer: u.writes.max, peerName: 'undici MemoryCacheStore', better: 'lower' },
+    { row: 'hit ratio at cap 10k (Zipf 0.9)', unit: 'ratio', ours: o.hits / REQUESTS, peer: lruHits / REQUESTS, peerName: 'lru-cache 11 (same cap)', target: 1.0, better: 'higher' },
+    { row: 'entries kept at maxCount 10k', unit: 'entries', ours: ours.count, peer: undiciCount, peerName: `undici MemoryCacheStore (after ${UREQ / 1000}k requests)`, better: 'lower', note: 'undici does not enforce maxCount with one variant per path' }
+  ]
+}
+
+// Memory: each store in a fresh child process (RSS does not shrink back after
+// a peer's run, so sharing a process would bill one for the other).
+function memoryChild (which) {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['--memory-child', which], { execArgv: ['--expose-gc'] })
+    child.on('message', resolve)
+    child.on('error', reject)
+    child.on('exit', (code) => code !== 0 && reject(new Error(`memory child exited ${code}`)))
+  })
+}
+
+async function memoryMeasure (which) {
+  const N = 100_000
+  const BODY = 2048
+  const Store = which === 'ours' ? MemoryCacheStore : UndiciStore
+  const keys = Array.from({ length: N }, (_, i) => cacheKey(i))
+  const value = cacheValue(BODY)
+  await settleGc()
+  const before = process.memoryUsage()
+  const store = new Store({ maxCount: N, maxSize: 1e9 })
+  for (let i = 0; i < N; i++) {
+    // A fresh body per response, as a network read produces.
+    const body = Buffer.alloc(BODY, i & 255)
+    writeEntry(store, keys[i], value, body)
+  }
+  await settleGc()
+  const after = process.memoryUsage()
+  if (store.get(keys[N - 1]) === undefined) throw new Error('memory: entry missing')
+  return { heap: after.heapUsed - before.heapUsed, rss: after.rss - before.rss, payload: N * BODY }
+}
+
+function floor () {
+  const r = interleave(() => binding.noop(), () => {}, { rounds: 3, batch: 10_000, batches: 50, warmup: 5 })
+  return { row: 'no-op N-API call (floor)', unit: 'ns', ours: r.ours, peer: null, peerName: 'empty JS function', note: `empty JS function: ${r.peer.toFixed(1)} ns` }
+}
+
+export default async function run () {
+  const rows = [getHit(), write(), ...zipfRows()]
+  const o = await memoryChild('ours')
+  const p = await memoryChild('peer')
+  const MiB = 1024 * 1024
+  rows.push(
+    { row: 'memory: V8 heap after 100k × 2 KB', unit: 'MiB', ours: o.heap / MiB, peer: p.heap / MiB, peerName: 'undici MemoryCacheStore', target: 5, absolute: true, better: 'lower' },
+    { row: 'memory: RSS / payload after 100k × 2 KB', unit: '×', ours: o.rss / o.payload, peer: p.rss / p.payload, peerName: 'undici MemoryCacheStore', target: 1.25, absolute: true, better: 'lower' }
+  )
+  rows.push(floor())
+  return rows
+}
+
+if (process.argv[2] === '--memory-child') {
+  memoryMeasure(process.argv[3]).then((r) => { process.send(r); process.disconnect() })
+}
