@@ -42,7 +42,7 @@ export declare function memoryStoreClear(slot: number): void
  * Returns the stored id (-1: not stored) when nothing else happened, else
  * `[storedId or -1, exceeded (0/1), size, count, ...removedIds]`.
  */
-export declare function memoryStoreCommit(slot: number, writer: number, packed: string, variant: string, meta: string, deleteAt: number, now: number, touch: number, wantRemoved: boolean): number | Array<number>
+export declare function memoryStoreCommit(slot: number, writer: number, packed: string, headers: object | undefined | null, variant: string, meta: string, deleteAt: number, now: number, touch: number, wantRemoved: boolean): number | Array<number>
 
 export declare function memoryStoreCount(slot: number): number
 
@@ -57,8 +57,9 @@ export declare function memoryStoreIsFull(slot: number): boolean
 /**
  * The live variants stored for `method + '
 ' + key`: an id, `-1` for none,
- * or an array of ids in write order when there are several. `touch` is the
- * id served after the previous lookup (or -1), applied first.
+ * or `[reclaimed (0/1), ...ids in write order]` when there are several or the
+ * lookup reclaimed expired entries (the caller then drains removals).
+ * `touch` is the id served after the previous lookup (or -1), applied first.
  */
 export declare function memoryStoreLookup(slot: number, packed: string, touch: number, now: number): number | Array<number>
 

@@ -13,6 +13,19 @@ const DEFAULT_MAX_SIZE = 104857600 // 100 MiB, undici's default
 const DEFAULT_MAX_COUNT = 1024
 const DEFAULT_MAX_ENTRY_SIZE = 5242880 // 5 MiB
 
+// The primary key (origin + path) as one string: the origin's length leads,
+// so `http://a:1` + `/x` and `http://a` + `:1/x` differ. Rust reads it as
+// UTF-8, where lone surrogates would all become U+FFFD; such keys are escaped
+// (`!` marks them: plain keys start with a digit).
+function resourceKey (origin, path) {
+  const key = origin.length + ':' + origin + path
+  return key.isWellFormed() ? key : '!' + key.replace(/%/g, '%25').replace(LONE_SURROGATE, escapeUnit)
+}
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+function escapeUnit (c) {
+  return '%u' + c.charCodeAt(0).toString(16)
+}
+
 // Times may be ±Infinity; JSON has no such numbers.
 function encodeTime (t) {
   return Number.isFinite(t) ? t : String(t)
@@ -87,12 +100,12 @@ class MemoryCacheStore extends EventEmitter {
    */
   get (key) {
     assertCacheKey(key)
-    const { origin, method } = key
+    const method = key.method
     if (method.indexOf('\n') !== -1) {
       throw new TypeError('expected key.method to be an HTTP method token')
     }
     const found = binding.memoryStoreLookup(
-      this.#handle, method + '\n' + origin.length + ':' + origin + key.path, this.#touch, Date.now()
+      this.#handle, method + '\n' + resourceKey(key.origin, key.path), this.#touch, Date.now()
     )
     this.#touch = -1
     if (found === -1) return undefined
@@ -102,7 +115,9 @@ class MemoryCacheStore extends EventEmitter {
       m = this.#memo.get(found) ?? this.#materialize(found)
       if (m === undefined || !varyMatches(m.vary, headers)) return undefined
     } else {
-      for (let i = 0; i < found.length; i++) {
+      // [reclaimed, ...candidates]: several variants, or expired ones removed.
+      if (found[0] === 1) this.#forget(binding.memoryStoreRemoved(this.#handle), 0)
+      for (let i = 1; i < found.length; i++) {
         const c = this.#memo.get(found[i]) ?? this.#materialize(found[i])
         if (c !== undefined && varyMatches(c.vary, headers)) {
           m = c
@@ -200,11 +215,12 @@ class MemoryCacheStore extends EventEmitter {
     const store = this
     const handle = this.#handle
     const maxEntrySize = this.#maxEntrySize
-    const { origin, method } = key
+    const method = key.method
     if (!TOKEN.test(method)) {
       throw new TypeError('expected key.method to be an HTTP method token')
     }
-    const packed = method + '\n' + origin.length + ':' + origin + key.path
+    const packed = method + '\n' + resourceKey(key.origin, key.path)
+    const requestHeaders = key.headers
     const variant = variantKey(value.vary)
     const deleteAt = value.deleteAt
     let writer = -1
@@ -229,7 +245,8 @@ class MemoryCacheStore extends EventEmitter {
         let out
         try {
           out = binding.memoryStoreCommit(
-            handle, writer, packed, variant, meta, deleteAt, Date.now(), store.#touch, store.#memo.size > 0
+            handle, writer, packed, requestHeaders, variant, meta, deleteAt, Date.now(), store.#touch,
+            store.#memo.size > 0
           )
           store.#touch = -1
         } catch (err) {
@@ -278,7 +295,7 @@ class MemoryCacheStore extends EventEmitter {
     if (typeof key.path !== 'string') {
       throw new TypeError(`expected key.path to be string, got ${typeof key.path}`)
     }
-    const out = binding.memoryStoreDelete(this.#handle, key.origin.length + ':' + key.origin + key.path)
+    const out = binding.memoryStoreDelete(this.#handle, resourceKey(key.origin, key.path))
     if (out.length > 0) this.#forget(out, 0)
   }
 

@@ -5,6 +5,10 @@
 // on them keeps working; the extra checks (NaN times, vary value types) name
 // the field the same way.
 
+// Control characters no header name or value may hold; the variant-key
+// encoding (lib/vary.js) uses them as separators.
+const RESERVED = /[\u0000-\u0002]/
+
 function assertCacheKey (key) {
   if (typeof key !== 'object' || key === null) {
     throw new TypeError(`expected key to be object, got ${key === null ? 'null' : typeof key}`)
@@ -61,9 +65,12 @@ function assertCacheValue (value) {
     if (value.vary !== null) {
       for (const name of Object.keys(value.vary)) {
         const v = value.vary[name]
-        if (v === null || typeof v === 'string') continue
-        if (Array.isArray(v) && v.every((x) => typeof x === 'string')) continue
-        throw new TypeError(`expected value.vary['${name}'] to be a string, an array of strings or null, got ${typeof v}`)
+        if (RESERVED.test(name)) {
+          throw new TypeError(`expected value.vary names to be header names, got ${JSON.stringify(name)}`)
+        }
+        if (v === null) continue
+        if (typeof v === 'string' ? !RESERVED.test(v) : Array.isArray(v) && v.every((x) => typeof x === 'string' && !RESERVED.test(x))) continue
+        throw new TypeError(`expected value.vary['${name}'] to be a header value (string, array of strings or null), got ${Array.isArray(v) ? 'array' : typeof v}`)
       }
     }
   }

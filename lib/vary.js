@@ -31,11 +31,26 @@ function varyMatches (vary, headers) {
 }
 
 /**
- * The variant key the stores compare to decide that a new response replaces a
- * stored one: same method and same Vary'd request header values.
+ * The variant key the stores keep beside each response: the Vary'd request
+ * header values in canonical form (names sorted). Rust decodes it
+ * (`VaryKey::decode`): fields joined by U+0001, each the name, U+0000, then
+ * `n` (null), `s` + value, `e` (empty list) or `a` + values joined by U+0002.
+ * `assertCacheValue` rejects names and values holding those characters.
  */
 function variantKey (vary) {
-  return vary == null ? '' : JSON.stringify(vary)
+  if (vary == null) return ''
+  const names = Object.keys(vary).sort()
+  let out = ''
+  for (let i = 0; i < names.length; i++) {
+    const v = vary[names[i]]
+    if (i > 0) out += '\u0001'
+    out += names[i] + '\u0000'
+    if (v === null) out += 'n'
+    else if (typeof v === 'string') out += 's' + v
+    else if (v.length === 0) out += 'e'
+    else out += 'a' + v.join('\u0002')
+  }
+  return out
 }
 
 module.exports = { varyMatches, variantKey, headerValueEquals }

@@ -2,8 +2,9 @@
 
 use bytes::Bytes;
 use napi::bindgen_prelude::*;
-use napi::{Env, JsString, JsValue};
+use napi::{Env, JsString, JsValue, ValueType};
 
+use crate::http::vary::{HeaderValue, RequestHeaders};
 use crate::store::entry::EntryId;
 
 /// Splits `method + '\n' + resourceKey` (the JS shell's packed request key).
@@ -64,4 +65,52 @@ pub fn with_str<R>(s: &JsString, f: impl FnOnce(&str) -> Result<R>) -> Result<R>
     }
     let owned = s.into_utf8()?.into_owned()?;
     f(&owned)
+}
+
+/// A JS value as a header value: string, array of strings, or absent.
+pub fn header_value(value: Option<Unknown>) -> HeaderValue {
+    let Some(value) = value else {
+        return HeaderValue::Absent;
+    };
+    match value.get_type() {
+        Ok(ValueType::Undefined) | Ok(ValueType::Null) => HeaderValue::Absent,
+        // SAFETY (both casts): the value's type was checked just before.
+        Ok(ValueType::String) => match unsafe { value.cast::<String>() } {
+            Ok(s) => HeaderValue::One(s.into_boxed_str()),
+            Err(_) => HeaderValue::Invalid,
+        },
+        Ok(ValueType::Object) if value.is_array().unwrap_or(false) => {
+            let Ok(array) = (unsafe { value.cast::<Array>() }) else {
+                return HeaderValue::Invalid;
+            };
+            let mut items = Vec::with_capacity(array.len() as usize);
+            for i in 0..array.len() {
+                match array.get::<Unknown>(i) {
+                    Ok(Some(item)) if item.get_type().ok() == Some(ValueType::String) => {
+                        // SAFETY: the element's type was checked to be a string.
+                        match unsafe { item.cast::<String>() } {
+                            Ok(s) => items.push(s.into_boxed_str()),
+                            Err(_) => return HeaderValue::Invalid,
+                        }
+                    }
+                    _ => return HeaderValue::Invalid,
+                }
+            }
+            HeaderValue::Many(items.into_boxed_slice())
+        }
+        _ => HeaderValue::Invalid,
+    }
+}
+
+/// The caller's request headers object, read lazily by name (only the names a
+/// stored response varies on, and only when its variant key differs).
+pub struct JsHeaders<'a>(pub Option<&'a Object<'a>>);
+
+impl RequestHeaders for JsHeaders<'_> {
+    fn header(&mut self, name: &str) -> HeaderValue {
+        match self.0 {
+            None => HeaderValue::Absent,
+            Some(obj) => header_value(obj.get::<Unknown>(name).unwrap_or(None)),
+        }
+    }
 }

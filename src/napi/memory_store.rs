@@ -9,9 +9,10 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString};
 use napi_derive::napi;
 
-use super::convert::{external_buffer, split_method, touch_id, with_str};
+use super::convert::{external_buffer, split_method, touch_id, with_str, JsHeaders};
+use crate::http::vary::VaryKey;
 use crate::store::entry::{Method, NewEntry};
-use crate::store::memory::{Limits, Lookup, MemoryStore, Removals};
+use crate::store::memory::{Found, Limits, MemoryStore, Removals};
 
 /// One JS store object's view of a (possibly shared) store: the store itself,
 /// this thread's unfinished bodies, and its cursor in the removal log.
@@ -118,8 +119,9 @@ pub fn memory_store_open(
 }
 
 /// The live variants stored for `method + '\n' + key`: an id, `-1` for none,
-/// or an array of ids in write order when there are several. `touch` is the
-/// id served after the previous lookup (or -1), applied first.
+/// or `[reclaimed (0/1), ...ids in write order]` when there are several or the
+/// lookup reclaimed expired entries (the caller then drains removals).
+/// `touch` is the id served after the previous lookup (or -1), applied first.
 #[napi(catch_unwind)]
 pub fn memory_store_lookup(
     slot: u32,
@@ -130,10 +132,21 @@ pub fn memory_store_lookup(
     let h = get_handle(slot)?;
     with_str(&packed, |packed| {
         let (method, key) = split_method(packed)?;
-        Ok(match h.store.lookup(key, method, now, touch_id(touch)) {
-            Lookup::Miss => Either::A(-1.0),
-            Lookup::One(id) => Either::A(id as f64),
-            Lookup::Many(ids) => Either::B(ids.into_iter().map(|id| id as f64).collect()),
+        let lookup = h.store.lookup(key, method, now, touch_id(touch));
+        Ok(match (lookup.found, lookup.reclaimed) {
+            (Found::Miss, false) => Either::A(-1.0),
+            (Found::One(id), false) => Either::A(id as f64),
+            (found, reclaimed) => {
+                let ids = match found {
+                    Found::Miss => Vec::new(),
+                    Found::One(id) => vec![id],
+                    Found::Many(ids) => ids,
+                };
+                let mut out = Vec::with_capacity(ids.len() + 1);
+                out.push(reclaimed as u8 as f64);
+                out.extend(ids.into_iter().map(|id| id as f64));
+                Either::B(out)
+            }
         })
     })
 }
@@ -220,6 +233,7 @@ pub fn memory_store_commit(
     slot: u32,
     writer: i32,
     packed: String,
+    headers: Option<Object>,
     variant: String,
     meta: String,
     delete_at: f64,
@@ -238,14 +252,20 @@ pub fn memory_store_commit(
         }
     };
     let (method, key) = split_method(&packed)?;
+    let vary = VaryKey::decode(&variant)
+        .ok_or_else(|| Error::new(Status::InvalidArg, "malformed variant key".to_owned()))?;
     let entry = NewEntry {
         method: Method::new(method),
         variant: variant.into_boxed_str(),
+        vary,
         meta: Bytes::from(meta.into_bytes()),
         body: Bytes::from(body),
         delete_at,
     };
-    let outcome = h.store.insert(key, entry, now, touch_id(touch));
+    let mut request = JsHeaders(headers.as_ref());
+    let outcome = h
+        .store
+        .insert(key, entry, &mut request, now, touch_id(touch));
     let stored = outcome.stored.map_or(-1.0, |id| id as f64);
     let mut out = vec![stored];
     match outcome.exceeded {

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::http::vary::VaryKey;
+
 /// Identifies an entry for its whole life; never reused, so a caller's memo
 /// keyed by id can never serve a replaced or evicted response.
 pub type EntryId = u64;
@@ -58,10 +60,11 @@ impl Method {
 #[derive(Debug, Clone)]
 pub struct NewEntry {
     pub method: Method,
-    /// The secondary key (RFC 9111 §4.1): a canonical form of the request
-    /// header values the response varies on. Two writes with the same method
-    /// and variant are the same response; the newer replaces the older.
+    /// The secondary key (RFC 9111 §4.1) in canonical form (names sorted):
+    /// the request header values the response varies on.
     pub variant: Box<str>,
+    /// The same, decoded, to test other requests against.
+    pub vary: VaryKey,
     /// Opaque metadata owned by the caller (the JS shell keeps the response's
     /// status, headers, directives, times and Vary values here, serialised once).
     pub meta: Bytes,
@@ -76,6 +79,7 @@ pub struct Entry {
     pub key: Arc<str>,
     pub method: Method,
     pub variant: Box<str>,
+    pub vary: VaryKey,
     pub meta: Bytes,
     pub body: Bytes,
     pub delete_at: f64,

@@ -20,6 +20,7 @@ use parking_lot::Mutex;
 
 use smallvec::SmallVec;
 
+use crate::http::vary::RequestHeaders;
 use crate::store::entry::{Entry, EntryId, Method, NewEntry};
 
 /// The limits a store enforces.
@@ -130,12 +131,20 @@ struct Variant {
 
 /// What a lookup found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
+pub enum Found {
     Miss,
     /// The only live variant for the method.
     One(EntryId),
     /// Several live variants, in write order: the caller picks by Vary.
     Many(Vec<EntryId>),
+}
+
+/// A lookup's result, and whether it reclaimed expired entries on the way
+/// (callers that memoise entries then ask for [`MemoryStore::removed_since`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    pub found: Found,
+    pub reclaimed: bool,
 }
 
 struct Inner {
@@ -203,9 +212,9 @@ impl Inner {
 
     /// Marks `id` most recently used, counting the hit it was served for.
     fn touch(&mut self, id: EntryId) {
-        if self.entries.promote(&id) {
-            self.stats.hits += 1;
-        }
+        // The hit happened even if the entry has been removed since.
+        self.stats.hits += 1;
+        self.entries.promote(&id);
     }
 
     fn usage(&self) -> Usage {
@@ -216,7 +225,10 @@ impl Inner {
     }
 
     fn settle_flags(&mut self, limits: &Limits) {
-        if self.size < limits.max_size && (self.entries.len() as u64) < limits.max_count {
+        if !self.refused
+            && self.size < limits.max_size
+            && (self.entries.len() as u64) < limits.max_count
+        {
             self.over_limit = false;
         }
     }
@@ -262,7 +274,10 @@ impl MemoryStore {
         }
         inner.lookups += 1;
         let Some(variants) = inner.index.get(key) else {
-            return Lookup::Miss;
+            return Lookup {
+                found: Found::Miss,
+                reclaimed: false,
+            };
         };
         let mut found: SmallVec<[EntryId; 2]> = SmallVec::new();
         let mut expired: SmallVec<[EntryId; 2]> = SmallVec::new();
@@ -273,14 +288,16 @@ impl MemoryStore {
                 found.push(v.id);
             }
         }
+        let reclaimed = !expired.is_empty();
         for id in expired {
             inner.remove(id, Removal::Expired);
         }
-        match found.len() {
-            0 => Lookup::Miss,
-            1 => Lookup::One(found[0]),
-            _ => Lookup::Many(found.into_vec()),
-        }
+        let found = match found.len() {
+            0 => Found::Miss,
+            1 => Found::One(found[0]),
+            _ => Found::Many(found.into_vec()),
+        };
+        Lookup { found, reclaimed }
     }
 
     /// Marks an entry most recently used and counts a hit: the caller served
@@ -303,12 +320,15 @@ impl MemoryStore {
         self.inner.lock().entries.contains(&id)
     }
 
-    /// Stores a complete response; the variant it supersedes (same method and
-    /// variant key) is replaced.
-    pub fn insert(
+    /// Stores a complete response. It replaces the stored response the writing
+    /// request would have been served (undici's rule): the first live variant
+    /// for the method whose Vary matches `request` — the same variant key
+    /// matches without reading any header.
+    pub fn insert<H: RequestHeaders + ?Sized>(
         &self,
         key: &str,
         entry: NewEntry,
+        request: &mut H,
         now: f64,
         touch: Option<EntryId>,
     ) -> WriteOutcome {
@@ -320,7 +340,8 @@ impl MemoryStore {
         inner.reclaim_expired(now);
 
         let size = entry.body.len() as u64;
-        if size > limits.max_entry_size {
+        // Already dead (deleteAt passed while the body streamed): never served.
+        if size > limits.max_entry_size || entry.delete_at <= now {
             return WriteOutcome {
                 stored: None,
                 exceeded: None,
@@ -335,7 +356,6 @@ impl MemoryStore {
             };
             let exceeded = (!inner.over_limit).then_some(would_be);
             inner.over_limit = true;
-            inner.settle_flags(&limits);
             return WriteOutcome {
                 stored: None,
                 exceeded,
@@ -346,10 +366,11 @@ impl MemoryStore {
             Some((k, variants)) => {
                 let previous = variants.iter().find(|v| {
                     v.method == entry.method
+                        && v.delete_at > now
                         && inner
                             .entries
                             .peek(&v.id)
-                            .is_some_and(|e| e.variant == entry.variant)
+                            .is_some_and(|e| e.variant == entry.variant || e.vary.matches(request))
                 });
                 (k.clone(), previous.map(|v| v.id))
             }
@@ -377,6 +398,7 @@ impl MemoryStore {
                 key,
                 method: entry.method,
                 variant: entry.variant,
+                vary: entry.vary,
                 meta: entry.meta,
                 body: entry.body,
                 delete_at: entry.delete_at,
@@ -508,12 +530,17 @@ impl MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::vary::{HeaderValue, VaryKey};
     use crate::store::entry::resource_key;
+
+    type Headers<'a> = &'a [(&'a str, HeaderValue)];
+    const NO_HEADERS: Headers = &[];
 
     fn new_entry(body: &[u8], delete_at: f64) -> NewEntry {
         NewEntry {
             method: Method::Get,
             variant: "".into(),
+            vary: VaryKey::default(),
             meta: Bytes::from_static(b"{}"),
             body: Bytes::copy_from_slice(body),
             delete_at,
@@ -521,13 +548,22 @@ mod tests {
     }
 
     fn put(store: &MemoryStore, path: &str, body: &[u8]) -> WriteOutcome {
-        store.insert(&resource_key("o", path), new_entry(body, 1e15), 0.0, None)
+        store.insert(
+            &resource_key("o", path),
+            new_entry(body, 1e15),
+            &mut { NO_HEADERS },
+            0.0,
+            None,
+        )
     }
 
     /// A lookup that serves its single candidate, as the JS shell does.
     fn get(store: &MemoryStore, path: &str) -> Option<EntryId> {
-        match store.lookup(&resource_key("o", path), "GET", 0.0, None) {
-            Lookup::One(id) => {
+        match store
+            .lookup(&resource_key("o", path), "GET", 0.0, None)
+            .found
+        {
+            Found::One(id) => {
                 store.touch(id);
                 Some(id)
             }
@@ -575,14 +611,15 @@ mod tests {
         });
         let a = put(&store, "/a", b"1").stored.unwrap();
         put(&store, "/b", b"2");
-        assert_eq!(
-            store.lookup(&resource_key("o", "/a"), "GET", 0.0, None),
-            Lookup::One(a)
-        );
+        let found = store
+            .lookup(&resource_key("o", "/a"), "GET", 0.0, None)
+            .found;
+        assert_eq!(found, Found::One(a));
         // The hit on /a is reported with the next write.
         store.insert(
             &resource_key("o", "/c"),
             new_entry(b"3", 1e15),
+            &mut { NO_HEADERS },
             0.0,
             Some(a),
         );
@@ -636,63 +673,151 @@ mod tests {
         assert!(put(&store, "/f", b"1").exceeded.is_some());
     }
 
+    fn variant(vary: &[(&str, HeaderValue)]) -> NewEntry {
+        let mut e = new_entry(b"body", 1e15);
+        let key = VaryKey(vary.iter().map(|(n, v)| ((*n).into(), v.clone())).collect());
+        e.variant = format!("{key:?}").into();
+        e.vary = key;
+        e
+    }
+
+    fn found(store: &MemoryStore, key: &str, method: &str, now: f64) -> Found {
+        store.lookup(key, method, now, None).found
+    }
+
     #[test]
     fn variants_methods_and_replacement() {
         let store = MemoryStore::new(Limits::default());
         let key = resource_key("o", "/");
-        let mut gzip = new_entry(b"zipped", 1e15);
-        gzip.variant = "gzip".into();
-        let mut plain = new_entry(b"plain", 1e15);
-        plain.variant = "none".into();
-        let first = store.insert(&key, gzip.clone(), 0.0, None).stored.unwrap();
-        let second = store.insert(&key, plain, 0.0, None).stored.unwrap();
+        let gzip = HeaderValue::One("gzip".into());
+        let mut req_gzip: Headers = &[("accept-encoding", gzip.clone())];
+        let mut req_none: Headers = &[];
+        let zipped = variant(&[("accept-encoding", gzip.clone())]);
+        let plain = variant(&[("accept-encoding", HeaderValue::Absent)]);
+        let first = store
+            .insert(&key, zipped.clone(), &mut req_gzip, 0.0, None)
+            .stored
+            .unwrap();
+        let second = store
+            .insert(&key, plain, &mut req_none, 0.0, None)
+            .stored
+            .unwrap();
         assert_eq!(
-            store.lookup(&key, "GET", 0.0, None),
-            Lookup::Many(vec![first, second])
+            found(&store, &key, "GET", 0.0),
+            Found::Many(vec![first, second])
         );
-        assert_eq!(store.lookup(&key, "HEAD", 0.0, None), Lookup::Miss);
-        let third = store.insert(&key, gzip, 0.0, None).stored.unwrap();
+        assert_eq!(found(&store, &key, "HEAD", 0.0), Found::Miss);
+        let third = store
+            .insert(&key, zipped, &mut req_gzip, 0.0, None)
+            .stored
+            .unwrap();
         assert_eq!(
-            store.lookup(&key, "GET", 0.0, None),
-            Lookup::Many(vec![second, third])
+            found(&store, &key, "GET", 0.0),
+            Found::Many(vec![second, third])
         );
         assert_eq!(store.count(), 2);
         assert!(!store.contains(first));
         let mut head = new_entry(b"", 1e15);
         head.method = Method::Head;
-        let h = store.insert(&key, head, 0.0, None).stored.unwrap();
-        assert_eq!(store.lookup(&key, "HEAD", 0.0, None), Lookup::One(h));
+        let h = store
+            .insert(&key, head, &mut req_none, 0.0, None)
+            .stored
+            .unwrap();
+        assert_eq!(found(&store, &key, "HEAD", 0.0), Found::One(h));
         assert_eq!(store.delete(&key), 3);
         assert_eq!(store.count(), 0);
         assert_eq!(store.size(), 0);
     }
 
     #[test]
+    fn a_write_replaces_what_its_request_would_be_served() {
+        // undici: the new response replaces the stored one the writing request
+        // matches, even when the Vary changed (added here).
+        let store = MemoryStore::new(Limits::default());
+        let key = resource_key("o", "/");
+        let mut req: Headers = &[("accept-encoding", HeaderValue::One("br".into()))];
+        let old = store
+            .insert(&key, new_entry(b"old", 1e15), &mut req, 0.0, None)
+            .stored
+            .unwrap();
+        let new = variant(&[("accept-encoding", HeaderValue::One("br".into()))]);
+        let id = store.insert(&key, new, &mut req, 0.0, None).stored.unwrap();
+        assert!(!store.contains(old));
+        assert_eq!(found(&store, &key, "GET", 0.0), Found::One(id));
+    }
+
+    #[test]
     fn expired_entries_are_reclaimed() {
         let store = MemoryStore::new(Limits::default());
         let key = resource_key("o", "/");
-        store.insert(&key, new_entry(b"abc", 100.0), 0.0, None);
-        assert!(matches!(
-            store.lookup(&key, "GET", 99.0, None),
-            Lookup::One(_)
-        ));
-        assert_eq!(store.lookup(&key, "GET", 100.0, None), Lookup::Miss);
+        store.insert(
+            &key,
+            new_entry(b"abc", 100.0),
+            &mut { NO_HEADERS },
+            0.0,
+            None,
+        );
+        assert!(matches!(found(&store, &key, "GET", 99.0), Found::One(_)));
+        let lookup = store.lookup(&key, "GET", 100.0, None);
+        assert_eq!(
+            lookup,
+            Lookup {
+                found: Found::Miss,
+                reclaimed: true
+            }
+        );
         assert_eq!(store.count(), 0);
         assert_eq!(store.stats(None).expired, 1);
         store.insert(
             &resource_key("o", "/a"),
             new_entry(b"abc", 100.0),
+            &mut { NO_HEADERS },
             0.0,
             None,
         );
         store.insert(
             &resource_key("o", "/b"),
             new_entry(b"abc", 1e15),
+            &mut { NO_HEADERS },
             200.0,
             None,
         );
         assert_eq!(store.count(), 1);
         assert_eq!(store.size(), 3);
+    }
+
+    #[test]
+    fn an_entry_dead_on_arrival_is_not_stored_and_evicts_nothing() {
+        let store = MemoryStore::new(Limits {
+            max_size: 1000,
+            max_count: 1,
+            max_entry_size: 1000,
+        });
+        let live = put(&store, "/live", b"1").stored.unwrap();
+        let out = store.insert(
+            &resource_key("o", "/dead"),
+            new_entry(b"2", 50.0),
+            &mut { NO_HEADERS },
+            60.0,
+            None,
+        );
+        assert_eq!(out.stored, None);
+        assert!(store.contains(live));
+    }
+
+    #[test]
+    fn refused_writes_report_exceeded_once() {
+        let store = MemoryStore::new(Limits {
+            max_size: 10,
+            max_count: 10,
+            max_entry_size: 100,
+        });
+        assert!(put(&store, "/a", &[0; 11]).exceeded.is_some());
+        assert!(put(&store, "/b", &[0; 11]).exceeded.is_none());
+        assert!(store.is_full());
+        put(&store, "/c", &[0; 2]);
+        assert!(!store.is_full());
+        assert!(put(&store, "/d", &[0; 11]).exceeded.is_some());
     }
 
     #[test]
