@@ -24,6 +24,39 @@ export function timeBatches (fn, { batch = 1000, batches = 200, warmup = 20 } = 
 }
 
 /**
+ * As timeBatches, but lets the event loop turn between batches (streams emit
+ * 'finish'/'close' on later ticks; a server turns its loop between requests,
+ * so a benchmark that never does measures a queue no real process has).
+ */
+export async function timeBatchesAsync (fn, { batch = 1000, batches = 200, warmup = 20 } = {}) {
+  let i = 0
+  let sink = 0
+  const samples = []
+  for (let b = 0; b < warmup + batches; b++) {
+    const t0 = process.hrtime.bigint()
+    for (let k = 0; k < batch; k++) {
+      if (fn(i++) !== undefined) sink++
+    }
+    const dt = Number(process.hrtime.bigint() - t0) / batch
+    if (b >= warmup) samples.push(dt)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  globalThis.__benchSink = sink
+  return summarize(samples)
+}
+
+/** interleave() over timeBatchesAsync. */
+export async function interleaveAsync (a, b, { rounds = 5, ...opts } = {}) {
+  const ra = []
+  const rb = []
+  for (let r = 0; r < rounds; r++) {
+    ra.push((await timeBatchesAsync(a, opts)).p50)
+    rb.push((await timeBatchesAsync(b, opts)).p50)
+  }
+  return { ours: median(ra), peer: median(rb) }
+}
+
+/**
  * Times every call of an async `fn` individually (for latency distributions).
  * @param {(i: number) => Promise<unknown>} fn
  */
