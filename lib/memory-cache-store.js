@@ -4,7 +4,7 @@ const { Writable } = require('node:stream')
 const { EventEmitter } = require('node:events')
 const binding = require('../binding.js')
 const { assertCacheKey, assertCacheValue, assertLimit } = require('./validate.js')
-const { varyMatches, variantKey } = require('./vary.js')
+const { variantKey, compileVary, selects } = require('./vary.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -113,13 +113,13 @@ class MemoryCacheStore extends EventEmitter {
     let m
     if (typeof found === 'number') {
       m = this.#memo.get(found) ?? this.#materialize(found)
-      if (m === undefined || !varyMatches(m.vary, headers)) return undefined
+      if (m === undefined || !selects(m.select, headers)) return undefined
     } else {
       // [reclaimed, ...candidates]: several variants, or expired ones removed.
       if (found[0] === 1) this.#forget(binding.memoryStoreRemoved(this.#handle), 0)
       for (let i = 1; i < found.length; i++) {
         const c = this.#memo.get(found[i]) ?? this.#materialize(found[i])
-        if (c !== undefined && varyMatches(c.vary, headers)) {
+        if (c !== undefined && selects(c.select, headers)) {
           m = c
           break
         }
@@ -152,6 +152,7 @@ class MemoryCacheStore extends EventEmitter {
       statusMessage: v.m,
       headers: v.h,
       vary: v.v ?? undefined,
+      select: compileVary(v.v),
       etag: v.e,
       cacheControlDirectives: v.d,
       cachedAt: decodeTime(v.t[0]),

@@ -31,6 +31,26 @@ function varyMatches (vary, headers) {
 }
 
 /**
+ * `vary` flattened to `[name, value, name, value, ...]` (own keys), or null,
+ * for `selects` below: the hot path loops over an array instead of `for…in`.
+ */
+function compileVary (vary) {
+  if (vary == null) return null
+  const out = []
+  for (const name of Object.keys(vary)) out.push(name, vary[name])
+  return out.length === 0 ? null : out
+}
+
+/** `varyMatches` over a compiled vary. */
+function selects (compiled, headers) {
+  if (compiled === null) return true
+  for (let i = 0; i < compiled.length; i += 2) {
+    if (!headerValueEquals(headers?.[compiled[i]], compiled[i + 1])) return false
+  }
+  return true
+}
+
+/**
  * The variant key the stores keep beside each response: the Vary'd request
  * header values in canonical form (names sorted). Rust decodes it
  * (`VaryKey::decode`): fields joined by U+0001, each the name, U+0000, then
@@ -53,4 +73,4 @@ function variantKey (vary) {
   return out
 }
 
-module.exports = { varyMatches, variantKey, headerValueEquals }
+module.exports = { varyMatches, variantKey, headerValueEquals, compileVary, selects }

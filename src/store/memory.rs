@@ -15,13 +15,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use hashbrown::HashMap;
-use lru::LruCache;
 use parking_lot::Mutex;
 
 use smallvec::SmallVec;
 
 use crate::http::vary::RequestHeaders;
 use crate::store::entry::{Entry, EntryId, Method, NewEntry};
+use crate::store::lru::LruSlab;
 
 /// The limits a store enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,13 +148,10 @@ pub struct Lookup {
 }
 
 struct Inner {
-    // Boxed: the LRU list nodes stay one cache line, so promoting an entry
-    // touches little memory.
-    entries: LruCache<EntryId, Box<Entry>>,
+    entries: LruSlab<Entry>,
     index: HashMap<Arc<str>, SmallVec<[Variant; 2]>>,
     expiry: BinaryHeap<Expiry>,
     size: u64,
-    next_id: EntryId,
     /// A write crossed a limit and usage has not since been below both limits.
     over_limit: bool,
     /// The last write was refused for space.
@@ -168,7 +165,7 @@ struct Inner {
 
 impl Inner {
     fn remove(&mut self, id: EntryId, why: Removal) -> bool {
-        let Some(entry) = self.entries.pop(&id) else {
+        let Some(entry) = self.entries.remove(id) else {
             return false;
         };
         self.size -= entry.size();
@@ -204,7 +201,7 @@ impl Inner {
         if self.expiry.len() > 2 * self.entries.len() + 1024 {
             let live = self.entries.iter().map(|(id, e)| Expiry {
                 delete_at: e.delete_at,
-                id: *id,
+                id,
             });
             self.expiry = live.collect();
         }
@@ -214,7 +211,7 @@ impl Inner {
     fn touch(&mut self, id: EntryId) {
         // The hit happened even if the entry has been removed since.
         self.stats.hits += 1;
-        self.entries.promote(&id);
+        self.entries.promote(id);
     }
 
     fn usage(&self) -> Usage {
@@ -245,11 +242,10 @@ impl MemoryStore {
         MemoryStore {
             limits,
             inner: Mutex::new(Inner {
-                entries: LruCache::unbounded(),
+                entries: LruSlab::default(),
                 index: HashMap::new(),
                 expiry: BinaryHeap::new(),
                 size: 0,
-                next_id: 1,
                 over_limit: false,
                 refused: false,
                 lookups: 0,
@@ -312,12 +308,12 @@ impl MemoryStore {
         let inner = self.inner.lock();
         inner
             .entries
-            .peek(&id)
+            .get(id)
             .map(|e| (e.meta.clone(), e.body.clone()))
     }
 
     pub fn contains(&self, id: EntryId) -> bool {
-        self.inner.lock().entries.contains(&id)
+        self.inner.lock().entries.contains(id)
     }
 
     /// Stores a complete response. It replaces the stored response the writing
@@ -369,7 +365,7 @@ impl MemoryStore {
                         && v.delete_at > now
                         && inner
                             .entries
-                            .peek(&v.id)
+                            .get(v.id)
                             .is_some_and(|e| e.variant == entry.variant || e.vary.matches(request))
                 });
                 (k.clone(), previous.map(|v| v.id))
@@ -380,30 +376,31 @@ impl MemoryStore {
             inner.remove(previous, Removal::Deleted);
         }
 
-        let id = inner.next_id;
-        inner.next_id += 1;
+        let method = entry.method.clone();
+        let delete_at = entry.delete_at;
+        let Some(id) = inner.entries.push(Entry {
+            key: key.clone(),
+            method: entry.method,
+            variant: entry.variant,
+            vary: entry.vary,
+            meta: entry.meta,
+            body: entry.body,
+            delete_at: entry.delete_at,
+        }) else {
+            // The slab is full (2^28 entries): refuse, like an entry too large.
+            inner.refused = true;
+            return WriteOutcome {
+                stored: None,
+                exceeded: None,
+            };
+        };
         inner.size += size;
-        inner.index.entry(key.clone()).or_default().push(Variant {
+        inner.index.entry(key).or_default().push(Variant {
             id,
-            delete_at: entry.delete_at,
-            method: entry.method.clone(),
+            delete_at,
+            method,
         });
-        inner.expiry.push(Expiry {
-            delete_at: entry.delete_at,
-            id,
-        });
-        inner.entries.push(
-            id,
-            Box::new(Entry {
-                key,
-                method: entry.method,
-                variant: entry.variant,
-                vary: entry.vary,
-                meta: entry.meta,
-                body: entry.body,
-                delete_at: entry.delete_at,
-            }),
-        );
+        inner.expiry.push(Expiry { delete_at, id });
         inner.stats.writes += 1;
         inner.refused = false;
 
@@ -416,7 +413,7 @@ impl MemoryStore {
             while inner.size > limits.max_size || inner.entries.len() as u64 > limits.max_count {
                 // The new entry is most recent and fits alone, so it is never
                 // the one popped here.
-                let Some(victim) = inner.entries.peek_lru().map(|(id, _)| *id) else {
+                let Some(victim) = inner.entries.peek_lru() else {
                     break;
                 };
                 inner.remove(victim, Removal::Evicted);
@@ -451,7 +448,7 @@ impl MemoryStore {
     /// Removes everything.
     pub fn clear(&self) {
         let mut inner = self.inner.lock();
-        let ids: Vec<EntryId> = inner.entries.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<EntryId> = inner.entries.iter().map(|(id, _)| id).collect();
         for id in ids {
             inner.remove(id, Removal::Deleted);
         }
