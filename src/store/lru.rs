@@ -54,15 +54,17 @@ impl<T> LruSlab<T> {
         self.len == 0
     }
 
+    // Ids are `gen << SLOT_BITS | (slot + 1)`: never 0, so callers may use 0
+    // (and negative JS numbers) as "no id".
     fn slot_of(&self, id: EntryId) -> Option<usize> {
-        let slot = (id & SLOT_MASK) as usize;
+        let slot = ((id & SLOT_MASK) as usize).checked_sub(1)?;
         let gen = (id >> SLOT_BITS) as u32;
         (slot < self.gens.len() && self.gens[slot] == gen && self.values[slot].is_some())
             .then_some(slot)
     }
 
     fn id_of(&self, slot: usize) -> EntryId {
-        ((self.gens[slot] as u64) << SLOT_BITS) | slot as u64
+        ((self.gens[slot] as u64) << SLOT_BITS) | (slot as u64 + 1)
     }
 
     fn unlink(&mut self, slot: usize) {
@@ -91,7 +93,7 @@ impl<T> LruSlab<T> {
         let slot = match self.free.pop() {
             Some(slot) => slot as usize,
             None => {
-                if self.values.len() >= MAX_ENTRIES {
+                if self.values.len() >= MAX_ENTRIES - 1 {
                     return None;
                 }
                 self.values.push(None);
@@ -186,6 +188,7 @@ mod tests {
         s.remove(a);
         let b = s.push('b').unwrap();
         assert_ne!(a, b, "the slot is reused under a new generation");
+        assert!(a >= 1 && b >= 1, "ids are never 0");
         assert!(s.get(a).is_none());
         assert!(!s.promote(a));
         assert_eq!(s.remove(a), None);
