@@ -59,14 +59,20 @@ export declare function memoryStoreIsFull(slot: number): boolean
 ' + key`: an id, `-1` for none,
  * or `[reclaimed (0/1), ...ids in write order]` when there are several or the
  * lookup reclaimed expired entries (the caller then drains removals).
- * `touch` is the id served after the previous lookup (or -1), applied first.
+ * `touch` reports what was served after the previous lookup (see
+ * `convert::served`), applied first.
  */
 export declare function memoryStoreLookup(slot: number, packed: string, touch: number, now: number): number | Array<number>
 
 /** The metadata string of a live entry, or null. */
 export declare function memoryStoreMeta(slot: number, id: number): string | null
 
-export declare function memoryStoreOpen(maxSize: number, maxCount: number, maxEntrySize: number): Array<number | ExternalObject<MemorySlot>>
+/**
+ * Opens a store (the process-wide one called `name`, if given); returns
+ * `[slot, owner]`: the slot number for calls, and the `External` whose
+ * collection frees the slot.
+ */
+export declare function memoryStoreOpen(maxSize: number, maxCount: number, maxEntrySize: number, name?: string | undefined | null): Array<number | ExternalObject<MemorySlot>>
 
 export declare function memoryStorePurge(slot: number, now: number): number
 

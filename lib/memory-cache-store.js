@@ -52,8 +52,12 @@ class MemoryCacheStore extends EventEmitter {
   #maxCount = DEFAULT_MAX_COUNT
   #maxEntrySize = DEFAULT_MAX_ENTRY_SIZE
   #errorCallback = null
+  #name = undefined
   #memo = new Map()
-  #touch = -1
+  // What the last get served, reported to Rust with the next call:
+  // 0 nothing, id (single candidate), -id (picked among several), -0.5 (the
+  // single candidate failed the Vary check: not a hit).
+  #touch = 0
 
   constructor (opts) {
     super()
@@ -70,8 +74,21 @@ class MemoryCacheStore extends EventEmitter {
         }
         this.#errorCallback = opts.errorCallback
       }
+      if (opts.name !== undefined) {
+        if (typeof opts.name !== 'string' || opts.name.length === 0) {
+          throw new TypeError('MemoryCacheStore options.name must be a non-empty string')
+        }
+        this.#name = opts.name
+      }
     }
-    const [slot, owner] = binding.memoryStoreOpen(this.#maxSize, this.#maxCount, this.#maxEntrySize)
+    let opened
+    try {
+      opened = binding.memoryStoreOpen(this.#maxSize, this.#maxCount, this.#maxEntrySize, this.#name)
+    } catch (err) {
+      // A named store exists with other limits.
+      throw new RangeError(err.message)
+    }
+    const [slot, owner] = opened
     this.#handle = slot
     this.#owner = owner
   }
@@ -85,6 +102,9 @@ class MemoryCacheStore extends EventEmitter {
   get count () {
     return binding.memoryStoreCount(this.#handle)
   }
+
+  /** The process-wide store this object is a handle to, if opened by name. */
+  get name () { return this.#name }
 
   get maxSize () { return this.#maxSize }
   get maxCount () { return this.#maxCount }
@@ -107,16 +127,21 @@ class MemoryCacheStore extends EventEmitter {
     const found = binding.memoryStoreLookup(
       this.#handle, method + '\n' + resourceKey(key.origin, key.path), this.#touch, Date.now()
     )
-    this.#touch = -1
+    this.#touch = 0
     if (found === -1) return undefined
     const headers = key.headers
     let m
     if (typeof found === 'number') {
       m = this.#memo.get(found) ?? this.#materialize(found)
-      if (m === undefined || !selects(m.select, headers)) return undefined
+      if (m === undefined || !selects(m.select, headers)) {
+        this.#touch = -0.5
+        return undefined
+      }
+      this.#touch = found
     } else {
       // [reclaimed, ...candidates]: several variants, or expired ones removed.
       if (found[0] === 1) this.#forget(binding.memoryStoreRemoved(this.#handle), 0)
+      const single = found.length === 2
       for (let i = 1; i < found.length; i++) {
         const c = this.#memo.get(found[i]) ?? this.#materialize(found[i])
         if (c !== undefined && selects(c.select, headers)) {
@@ -124,9 +149,12 @@ class MemoryCacheStore extends EventEmitter {
           break
         }
       }
-      if (m === undefined) return undefined
+      if (m === undefined) {
+        if (single) this.#touch = -0.5
+        return undefined
+      }
+      this.#touch = single ? m.id : -m.id
     }
-    this.#touch = m.id
     return {
       statusCode: m.statusCode,
       statusMessage: m.statusMessage,
@@ -249,7 +277,7 @@ class MemoryCacheStore extends EventEmitter {
             handle, writer, packed, requestHeaders, variant, meta, deleteAt, Date.now(), store.#touch,
             store.#memo.size > 0
           )
-          store.#touch = -1
+          store.#touch = 0
         } catch (err) {
           writer = -1
           store.#reportError(err)
@@ -318,7 +346,7 @@ class MemoryCacheStore extends EventEmitter {
   /** Store-wide counters: `{ hits, misses, writes, evictions, expired, size, count, hitRatio }`. */
   stats () {
     const s = binding.memoryStoreStats(this.#handle, this.#touch)
-    this.#touch = -1
+    this.#touch = 0
     const lookups = s[0] + s[1]
     return {
       hits: s[0],

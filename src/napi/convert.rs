@@ -5,7 +5,7 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString, JsValue, ValueType};
 
 use crate::http::vary::{HeaderValue, RequestHeaders};
-use crate::store::entry::EntryId;
+use crate::store::memory::Served;
 
 /// Splits `method + '\n' + resourceKey` (the JS shell's packed request key).
 pub fn split_method(packed: &str) -> Result<(&str, &str)> {
@@ -14,10 +14,19 @@ pub fn split_method(packed: &str) -> Result<(&str, &str)> {
         .ok_or_else(|| Error::new(Status::InvalidArg, "malformed cache key".to_owned()))
 }
 
-/// A JS number as an entry id to touch: ids are positive integers, anything
-/// else means "none".
-pub fn touch_id(value: f64) -> Option<EntryId> {
-    (value >= 1.0 && value.fract() == 0.0).then_some(value as EntryId)
+/// The shell's report of its previous lookup, as one number: `0` nothing,
+/// `id` served the single candidate, `-id` served `id` picked among several,
+/// `-0.5` the single candidate did not match the request's Vary.
+pub fn served(value: f64) -> Served {
+    if value == -0.5 {
+        Served::Rejected
+    } else if value >= 1.0 && value.fract() == 0.0 {
+        Served::Single(value as u64)
+    } else if value <= -1.0 && value.fract() == 0.0 {
+        Served::Picked(-value as u64)
+    } else {
+        Served::Nothing
+    }
 }
 
 /// A zero-copy Buffer over `bytes`; the finalizer drops the `Bytes` handle.

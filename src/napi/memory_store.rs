@@ -9,7 +9,7 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString};
 use napi_derive::napi;
 
-use super::convert::{external_buffer, split_method, touch_id, with_str, JsHeaders};
+use super::convert::{external_buffer, served, split_method, with_str, JsHeaders};
 use crate::http::vary::VaryKey;
 use crate::store::entry::{Method, NewEntry};
 use crate::store::memory::{Found, Limits, MemoryStore, Removals};
@@ -87,18 +87,34 @@ fn limit(value: f64) -> u64 {
     }
 }
 
+/// Opens a store (the process-wide one called `name`, if given); returns
+/// `[slot, owner]`: the slot number for calls, and the `External` whose
+/// collection frees the slot.
 #[napi(catch_unwind)]
 pub fn memory_store_open(
     max_size: f64,
     max_count: f64,
     max_entry_size: f64,
-) -> Vec<Either<u32, External<MemorySlot>>> {
-    let store = MemoryStore::new(Limits {
+    name: Option<String>,
+) -> Result<Vec<Either<u32, External<MemorySlot>>>> {
+    let limits = Limits {
         max_size: limit(max_size),
         max_count: limit(max_count),
         max_entry_size: limit(max_entry_size),
-    });
-    let handle = Rc::new(MemoryHandle::new(Arc::new(store)));
+    };
+    let store = match name {
+        None => Arc::new(MemoryStore::new(limits)),
+        Some(name) => MemoryStore::open_named(&name, limits).map_err(|m| {
+            Error::new(
+                Status::InvalidArg,
+                format!(
+                    "MemoryCacheStore '{name}' is already open with maxSize {}, maxCount {}, maxEntrySize {}: open it with the same limits",
+                    m.existing.max_size, m.existing.max_count, m.existing.max_entry_size
+                ),
+            )
+        })?,
+    };
+    let handle = Rc::new(MemoryHandle::new(store));
     let slot = HANDLES.with(|h| {
         let mut h = h.borrow_mut();
         match h.iter().position(Option::is_none) {
@@ -112,16 +128,17 @@ pub fn memory_store_open(
             }
         }
     });
-    vec![
+    Ok(vec![
         Either::A(slot as u32),
         Either::B(External::new(MemorySlot(slot))),
-    ]
+    ])
 }
 
 /// The live variants stored for `method + '\n' + key`: an id, `-1` for none,
 /// or `[reclaimed (0/1), ...ids in write order]` when there are several or the
 /// lookup reclaimed expired entries (the caller then drains removals).
-/// `touch` is the id served after the previous lookup (or -1), applied first.
+/// `touch` reports what was served after the previous lookup (see
+/// `convert::served`), applied first.
 #[napi(catch_unwind)]
 pub fn memory_store_lookup(
     slot: u32,
@@ -132,7 +149,7 @@ pub fn memory_store_lookup(
     let h = get_handle(slot)?;
     with_str(&packed, |packed| {
         let (method, key) = split_method(packed)?;
-        let lookup = h.store.lookup(key, method, now, touch_id(touch));
+        let lookup = h.store.lookup(key, method, now, served(touch));
         Ok(match (lookup.found, lookup.reclaimed) {
             (Found::Miss, false) => Either::A(-1.0),
             (Found::One(id), false) => Either::A(id as f64),
@@ -263,9 +280,7 @@ pub fn memory_store_commit(
         delete_at,
     };
     let mut request = JsHeaders(headers.as_ref());
-    let outcome = h
-        .store
-        .insert(key, entry, &mut request, now, touch_id(touch));
+    let outcome = h.store.insert(key, entry, &mut request, now, served(touch));
     let stored = outcome.stored.map_or(-1.0, |id| id as f64);
     let mut out = vec![stored];
     match outcome.exceeded {
@@ -344,7 +359,7 @@ pub fn memory_store_is_full(slot: u32) -> Result<bool> {
 /// `memory_store_lookup`.
 #[napi(catch_unwind)]
 pub fn memory_store_stats(slot: u32, touch: f64) -> Result<Vec<f64>> {
-    let s = get_handle(slot)?.store.stats(touch_id(touch));
+    let s = get_handle(slot)?.store.stats(served(touch));
     Ok([
         s.hits,
         s.misses,

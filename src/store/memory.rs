@@ -11,7 +11,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Weak};
 
 use bytes::Bytes;
 use hashbrown::HashMap;
@@ -129,6 +129,21 @@ struct Variant {
     method: Method,
 }
 
+/// What the caller did with its previous lookup; reported with its next call
+/// so the hit path crosses once. Every write applies it before evicting, so
+/// LRU order is exact whenever it matters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Served {
+    #[default]
+    Nothing,
+    /// Served the single candidate (the lookup already counted the hit).
+    Single(EntryId),
+    /// Served this one, picked among several candidates: count the hit.
+    Picked(EntryId),
+    /// The single candidate did not match the request's Vary: not a hit.
+    Rejected,
+}
+
 /// What a lookup found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
@@ -207,11 +222,20 @@ impl Inner {
         }
     }
 
-    /// Marks `id` most recently used, counting the hit it was served for.
-    fn touch(&mut self, id: EntryId) {
-        // The hit happened even if the entry has been removed since.
-        self.stats.hits += 1;
-        self.entries.promote(id);
+    /// Applies what the caller served after its previous lookup.
+    fn served(&mut self, served: Served) {
+        match served {
+            Served::Nothing => {}
+            Served::Single(id) => {
+                self.entries.promote(id);
+            }
+            Served::Picked(id) => {
+                // The hit happened even if the entry has been removed since.
+                self.stats.hits += 1;
+                self.entries.promote(id);
+            }
+            Served::Rejected => self.stats.hits -= 1,
+        }
     }
 
     fn usage(&self) -> Usage {
@@ -229,6 +253,16 @@ impl Inner {
             self.over_limit = false;
         }
     }
+}
+
+/// Process-wide stores by name: every thread that opens a name shares one
+/// store. Weak, so the store is freed when the last handle goes.
+static NAMED: LazyLock<Mutex<HashMap<String, Weak<MemoryStore>>>> = LazyLock::new(Default::default);
+
+/// A named store already exists with other limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitsMismatch {
+    pub existing: Limits,
 }
 
 /// The in-memory store core.
@@ -260,14 +294,32 @@ impl MemoryStore {
         self.limits
     }
 
-    /// The live variants stored under `key` for `method`. Expired variants met
-    /// here are reclaimed. `touch` reports the entry the caller served after
-    /// its previous lookup (see [`MemoryStore::touch`]); it is applied first.
-    pub fn lookup(&self, key: &str, method: &str, now: f64, touch: Option<EntryId>) -> Lookup {
-        let mut inner = self.inner.lock();
-        if let Some(id) = touch {
-            inner.touch(id);
+    /// The process-wide store called `name`, created with `limits` by its
+    /// first opener; a later opener must ask for the same limits.
+    pub fn open_named(name: &str, limits: Limits) -> Result<Arc<MemoryStore>, LimitsMismatch> {
+        let mut named = NAMED.lock();
+        if let Some(store) = named.get(name).and_then(Weak::upgrade) {
+            return if store.limits == limits {
+                Ok(store)
+            } else {
+                Err(LimitsMismatch {
+                    existing: store.limits,
+                })
+            };
         }
+        named.retain(|_, weak| weak.strong_count() > 0);
+        let store = Arc::new(MemoryStore::new(limits));
+        named.insert(name.to_owned(), Arc::downgrade(&store));
+        Ok(store)
+    }
+
+    /// The live variants stored under `key` for `method`. Expired variants met
+    /// here are reclaimed. A single candidate counts as a hit now (so a caller
+    /// that never calls again still counts it); `served` reports the previous
+    /// lookup's outcome and is applied first.
+    pub fn lookup(&self, key: &str, method: &str, now: f64, served: Served) -> Lookup {
+        let mut inner = self.inner.lock();
+        inner.served(served);
         inner.lookups += 1;
         let Some(variants) = inner.index.get(key) else {
             return Lookup {
@@ -290,17 +342,18 @@ impl MemoryStore {
         }
         let found = match found.len() {
             0 => Found::Miss,
-            1 => Found::One(found[0]),
+            1 => {
+                inner.stats.hits += 1;
+                Found::One(found[0])
+            }
             _ => Found::Many(found.into_vec()),
         };
         Lookup { found, reclaimed }
     }
 
-    /// Marks an entry most recently used and counts a hit: the caller served
-    /// it. Callers may defer this to their next call (every write applies
-    /// pending touches before it evicts, so eviction order is exact).
-    pub fn touch(&self, id: EntryId) {
-        self.inner.lock().touch(id);
+    /// Reports what the caller served after a lookup, without another lookup.
+    pub fn report(&self, served: Served) {
+        self.inner.lock().served(served);
     }
 
     /// The stored metadata and body of a live entry (does not touch LRU order).
@@ -326,13 +379,11 @@ impl MemoryStore {
         entry: NewEntry,
         request: &mut H,
         now: f64,
-        touch: Option<EntryId>,
+        served: Served,
     ) -> WriteOutcome {
         let limits = self.limits;
         let mut inner = self.inner.lock();
-        if let Some(id) = touch {
-            inner.touch(id);
-        }
+        inner.served(served);
         inner.reclaim_expired(now);
 
         let size = entry.body.len() as u64;
@@ -482,13 +533,11 @@ impl MemoryStore {
             || inner.entries.len() as u64 >= self.limits.max_count
     }
 
-    /// Counters; `touch` as in [`MemoryStore::lookup`]. A lookup whose
+    /// Counters; `served` as in [`MemoryStore::lookup`]. A lookup whose
     /// candidates the caller did not serve counts as a miss.
-    pub fn stats(&self, touch: Option<EntryId>) -> Stats {
+    pub fn stats(&self, served: Served) -> Stats {
         let mut inner = self.inner.lock();
-        if let Some(id) = touch {
-            inner.touch(id);
-        }
+        inner.served(served);
         Stats {
             misses: inner.lookups - inner.stats.hits,
             size: inner.size,
@@ -550,18 +599,18 @@ mod tests {
             new_entry(body, 1e15),
             &mut { NO_HEADERS },
             0.0,
-            None,
+            Served::Nothing,
         )
     }
 
     /// A lookup that serves its single candidate, as the JS shell does.
     fn get(store: &MemoryStore, path: &str) -> Option<EntryId> {
         match store
-            .lookup(&resource_key("o", path), "GET", 0.0, None)
+            .lookup(&resource_key("o", path), "GET", 0.0, Served::Nothing)
             .found
         {
             Found::One(id) => {
-                store.touch(id);
+                store.report(Served::Single(id));
                 Some(id)
             }
             _ => None,
@@ -595,7 +644,7 @@ mod tests {
         assert!(get(&store, "/b").is_none(), "b was least recently used");
         assert!(get(&store, "/a").is_some());
         assert_eq!(store.count(), 3);
-        let stats = store.stats(None);
+        let stats = store.stats(Served::Nothing);
         assert_eq!((stats.evictions, stats.hits, stats.misses), (1, 2, 1));
     }
 
@@ -609,7 +658,7 @@ mod tests {
         let a = put(&store, "/a", b"1").stored.unwrap();
         put(&store, "/b", b"2");
         let found = store
-            .lookup(&resource_key("o", "/a"), "GET", 0.0, None)
+            .lookup(&resource_key("o", "/a"), "GET", 0.0, Served::Nothing)
             .found;
         assert_eq!(found, Found::One(a));
         // The hit on /a is reported with the next write.
@@ -618,7 +667,7 @@ mod tests {
             new_entry(b"3", 1e15),
             &mut { NO_HEADERS },
             0.0,
-            Some(a),
+            Served::Single(a),
         );
         assert!(store.contains(a));
         assert!(get(&store, "/b").is_none());
@@ -679,7 +728,7 @@ mod tests {
     }
 
     fn found(store: &MemoryStore, key: &str, method: &str, now: f64) -> Found {
-        store.lookup(key, method, now, None).found
+        store.lookup(key, method, now, Served::Nothing).found
     }
 
     #[test]
@@ -692,11 +741,11 @@ mod tests {
         let zipped = variant(&[("accept-encoding", gzip.clone())]);
         let plain = variant(&[("accept-encoding", HeaderValue::Absent)]);
         let first = store
-            .insert(&key, zipped.clone(), &mut req_gzip, 0.0, None)
+            .insert(&key, zipped.clone(), &mut req_gzip, 0.0, Served::Nothing)
             .stored
             .unwrap();
         let second = store
-            .insert(&key, plain, &mut req_none, 0.0, None)
+            .insert(&key, plain, &mut req_none, 0.0, Served::Nothing)
             .stored
             .unwrap();
         assert_eq!(
@@ -705,7 +754,7 @@ mod tests {
         );
         assert_eq!(found(&store, &key, "HEAD", 0.0), Found::Miss);
         let third = store
-            .insert(&key, zipped, &mut req_gzip, 0.0, None)
+            .insert(&key, zipped, &mut req_gzip, 0.0, Served::Nothing)
             .stored
             .unwrap();
         assert_eq!(
@@ -717,7 +766,7 @@ mod tests {
         let mut head = new_entry(b"", 1e15);
         head.method = Method::Head;
         let h = store
-            .insert(&key, head, &mut req_none, 0.0, None)
+            .insert(&key, head, &mut req_none, 0.0, Served::Nothing)
             .stored
             .unwrap();
         assert_eq!(found(&store, &key, "HEAD", 0.0), Found::One(h));
@@ -734,11 +783,20 @@ mod tests {
         let key = resource_key("o", "/");
         let mut req: Headers = &[("accept-encoding", HeaderValue::One("br".into()))];
         let old = store
-            .insert(&key, new_entry(b"old", 1e15), &mut req, 0.0, None)
+            .insert(
+                &key,
+                new_entry(b"old", 1e15),
+                &mut req,
+                0.0,
+                Served::Nothing,
+            )
             .stored
             .unwrap();
         let new = variant(&[("accept-encoding", HeaderValue::One("br".into()))]);
-        let id = store.insert(&key, new, &mut req, 0.0, None).stored.unwrap();
+        let id = store
+            .insert(&key, new, &mut req, 0.0, Served::Nothing)
+            .stored
+            .unwrap();
         assert!(!store.contains(old));
         assert_eq!(found(&store, &key, "GET", 0.0), Found::One(id));
     }
@@ -752,10 +810,10 @@ mod tests {
             new_entry(b"abc", 100.0),
             &mut { NO_HEADERS },
             0.0,
-            None,
+            Served::Nothing,
         );
         assert!(matches!(found(&store, &key, "GET", 99.0), Found::One(_)));
-        let lookup = store.lookup(&key, "GET", 100.0, None);
+        let lookup = store.lookup(&key, "GET", 100.0, Served::Nothing);
         assert_eq!(
             lookup,
             Lookup {
@@ -764,20 +822,20 @@ mod tests {
             }
         );
         assert_eq!(store.count(), 0);
-        assert_eq!(store.stats(None).expired, 1);
+        assert_eq!(store.stats(Served::Nothing).expired, 1);
         store.insert(
             &resource_key("o", "/a"),
             new_entry(b"abc", 100.0),
             &mut { NO_HEADERS },
             0.0,
-            None,
+            Served::Nothing,
         );
         store.insert(
             &resource_key("o", "/b"),
             new_entry(b"abc", 1e15),
             &mut { NO_HEADERS },
             200.0,
-            None,
+            Served::Nothing,
         );
         assert_eq!(store.count(), 1);
         assert_eq!(store.size(), 3);
@@ -796,7 +854,7 @@ mod tests {
             new_entry(b"2", 50.0),
             &mut { NO_HEADERS },
             60.0,
-            None,
+            Served::Nothing,
         );
         assert_eq!(out.stored, None);
         assert!(store.contains(live));
@@ -847,6 +905,27 @@ mod tests {
         let r = store.removed_since(c);
         assert!(r.overflowed);
         assert_eq!(r.ids.len(), REMOVAL_LOG_CAPACITY);
+    }
+
+    #[test]
+    fn named_stores_are_shared_and_freed_with_their_last_handle() {
+        let limits = Limits::default();
+        let a = MemoryStore::open_named("test-shared", limits).unwrap();
+        let b = MemoryStore::open_named("test-shared", limits).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = Limits {
+            max_count: 7,
+            ..limits
+        };
+        assert_eq!(
+            MemoryStore::open_named("test-shared", other).err(),
+            Some(LimitsMismatch { existing: limits })
+        );
+        let weak = Arc::downgrade(&a);
+        drop(a);
+        drop(b);
+        assert!(weak.upgrade().is_none());
+        assert!(MemoryStore::open_named("test-shared", other).is_ok());
     }
 
     #[test]
