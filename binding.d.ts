@@ -89,3 +89,41 @@ export declare function memoryStoreStats(slot: number, touch: number): Array<num
 
 /** An empty call: the N-API floor the benchmark reports. */
 export declare function noop(): void
+
+/** Removes every page; returns how many there were. */
+export declare function pageCacheClear(handle: ExternalObject<PageHandle>): number
+
+/** The stored content (JSON text) of page `id`, or null when it is gone. */
+export declare function pageCacheContent(handle: ExternalObject<PageHandle>, id: number): string | null
+
+/** Removes the page under `key`; returns its id or -1. */
+export declare function pageCacheDelete(handle: ExternalObject<PageHandle>, key: string): number
+
+/** The id of the live page under `key`, or -1. */
+export declare function pageCacheGet(handle: ExternalObject<PageHandle>, key: string, now: number): number
+
+/**
+ * Stores `content` under `key` with `tags`; `expires_at` is ms since the
+ * epoch (`Infinity`: never). Returns `[storedId or -1, ...removedIds]`.
+ */
+export declare function pageCacheInsert(handle: ExternalObject<PageHandle>, key: string, content: string, tags: Array<string>, expiresAt: number, now: number): Array<number>
+
+/**
+ * Removes every page carrying any of `tags`. Returns `[count, ...ids]`, the
+ * ids only when `with_ids`.
+ */
+export declare function pageCacheInvalidate(handle: ExternalObject<PageHandle>, tags: Array<string>, withIds: boolean): Array<number>
+
+export declare function pageCacheOpen(maxSize: number, maxCount: number): ExternalObject<PageHandle>
+
+/** Removes expired pages; returns their ids. */
+export declare function pageCachePurge(handle: ExternalObject<PageHandle>, now: number): Array<number>
+
+/** `[hits, misses, inserts, evictions, expired, invalidated, size, count, tags]`. */
+export declare function pageCacheStats(handle: ExternalObject<PageHandle>): Array<number>
+
+/** The tags of page `id`, or null when it is gone. */
+export declare function pageCacheTags(handle: ExternalObject<PageHandle>, id: number): Array<string> | null
+
+/** Whether page `id` is still live (marks it most recently used). */
+export declare function pageCacheTouch(handle: ExternalObject<PageHandle>, id: number, now: number): boolean

@@ -5,6 +5,7 @@
 
 pub mod convert;
 pub mod memory_store;
+pub mod page_cache;
 
 use napi_derive::napi;
 

@@ -21,7 +21,7 @@ use smallvec::SmallVec;
 
 use crate::http::vary::RequestHeaders;
 use crate::store::entry::{Entry, EntryId, Method, NewEntry};
-use crate::store::lru::LruSlab;
+use crate::store::lru_slab::LruSlab;
 
 /// The limits a store enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,7 @@
 //! Storage cores. Pure Rust, no N-API: callers pass the clock (`now`, ms).
 
 pub mod entry;
-pub mod lru;
+pub mod lru_slab;
 pub mod memory;
+pub mod pages;
+pub mod tags;

@@ -1,0 +1,398 @@
+'use strict'
+
+// `ferrocache/vsf`: a Vue Storefront 2 SSR cache driver (for
+// `@vue-storefront/cache` 2.8) over a native tag-indexed page cache.
+//
+//   driver: ['ferrocache/vsf', { maxSize: 512e6, ttl: 86400 }]
+//
+// The module loads drivers with `require(resolved).default(options)`, so the
+// factory is exported as `default` (and as `createVsfDriver`).
+//
+// Pages live in Rust (`store::pages`): key -> (JSON bytes, tags, expiry) with
+// exact LRU limits and a tag index. The parsed content of pages that were hit
+// is memoised here per key together with the page id it came from, under a
+// byte budget (`memoSize`); a memoised hit is one call into Rust with that id
+// (a number, cheaper to pass than the key) that checks the page is still live
+// and marks it used. Ids are never reused, so a memo entry can never serve a
+// replaced or removed page. Each hit gets a shallow copy of the content.
+
+const binding = require('../binding.js')
+
+const DEFAULT_MAX_SIZE = 256 * 1024 * 1024 // 256 MiB
+const DEFAULT_MEMO_SIZE = 64 * 1024 * 1024 // 64 MiB of JSON text
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const WHERE = 'ferrocache/vsf'
+
+function typeName (v) {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'array'
+  return typeof v
+}
+
+function assertSize (opts, name, fallback) {
+  const v = opts[name]
+  if (v === undefined || v === null) return fallback
+  if (typeof v !== 'number') {
+    throw new TypeError(`${WHERE} options.${name} must be a number, got ${typeName(v)}`)
+  }
+  if (Number.isNaN(v) || v < 0 || (Number.isFinite(v) && !Number.isInteger(v))) {
+    throw new RangeError(`${WHERE} options.${name} must be a non-negative integer or Infinity, got ${v}`)
+  }
+  return v
+}
+
+function assertSeconds (opts, name) {
+  const v = opts[name]
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'number') {
+    throw new TypeError(`${WHERE} options.${name} must be a number of seconds, got ${typeName(v)}`)
+  }
+  if (Number.isNaN(v) || v <= 0) {
+    throw new RangeError(`${WHERE} options.${name} must be a positive number of seconds (or Infinity), got ${v}`)
+  }
+  return v
+}
+
+function readOptions (opts) {
+  if (opts === undefined || opts === null) opts = {}
+  if (typeof opts !== 'object' || Array.isArray(opts)) {
+    throw new TypeError(`${WHERE} options must be an object, got ${typeName(opts)}`)
+  }
+  const maxSize = assertSize(opts, 'maxSize', DEFAULT_MAX_SIZE)
+  const maxCount = assertSize(opts, 'maxCount', Infinity)
+  const memoSize = assertSize(opts, 'memoSize', DEFAULT_MEMO_SIZE)
+  let ttl = assertSeconds(opts, 'ttl')
+  // `defaultTimeout` is what @vue-storefront/redis-cache (redis-tag-cache)
+  // calls the same setting; accepted so a config can switch drivers as is.
+  const defaultTimeout = assertSeconds(opts, 'defaultTimeout')
+  if (ttl !== undefined && defaultTimeout !== undefined) {
+    throw new TypeError(`${WHERE} options.ttl and options.defaultTimeout are the same setting: give one`)
+  }
+  ttl = ttl ?? defaultTimeout
+  const keyPrefix = opts.keyPrefix ?? ''
+  if (typeof keyPrefix !== 'string') {
+    throw new TypeError(`${WHERE} options.keyPrefix must be a string, got ${typeName(keyPrefix)}`)
+  }
+  const invalidatedHeader = opts.invalidatedHeader ?? null
+  if (invalidatedHeader !== null) {
+    if (typeof invalidatedHeader !== 'string') {
+      throw new TypeError(`${WHERE} options.invalidatedHeader must be a string, got ${typeName(invalidatedHeader)}`)
+    }
+    if (!HEADER_NAME.test(invalidatedHeader)) {
+      throw new RangeError(`${WHERE} options.invalidatedHeader must be a valid HTTP header name, got '${invalidatedHeader}'`)
+    }
+  }
+  const onError = opts.onError ?? null
+  if (onError !== null && typeof onError !== 'function') {
+    throw new TypeError(`${WHERE} options.onError must be a function, got ${typeName(onError)}`)
+  }
+  return { maxSize, maxCount, memoSize, ttl, keyPrefix, invalidatedHeader, onError }
+}
+
+/** A copy for one caller: hits must not see each other's changes to the top level. */
+function copyOf (value) {
+  if (value === null || typeof value !== 'object') return value
+  return Array.isArray(value) ? value.slice() : { ...value }
+}
+
+function assertTags (tags, what) {
+  if (!Array.isArray(tags)) {
+    return new TypeError(`${WHERE}: ${what} must be an array of strings, got ${typeName(tags)}`)
+  }
+  for (let i = 0; i < tags.length; i++) {
+    if (typeof tags[i] !== 'string') {
+      return new TypeError(`${WHERE}: ${what}[${i}] must be a string, got ${typeName(tags[i])}`)
+    }
+  }
+  return null
+}
+
+function defaultOnError (err) {
+  process.emitWarning(err.message, { code: 'FERROCACHE_VSF_NOT_CACHED' })
+}
+
+/**
+ * The page cache driver. Methods are bound, so `const { invoke } = driver`
+ * works as with the Redis driver's plain object.
+ */
+class VsfPageCache {
+  #handle
+  #ttlMs
+  #keyPrefix
+  #invalidatedHeader
+  #onError
+  #memoSize
+  #memoBytes = 0
+  /** key -> { id, value, bytes } */
+  #memo = new Map()
+  /** page id -> key, for the memo entries */
+  #memoKeys = new Map()
+  /** key -> Promise<{ content, json, parsed }> of the render under way */
+  #inflight = new Map()
+  /** Bumped by every invalidation: a render that overlapped one is not stored. */
+  #generation = 0
+
+  constructor (options) {
+    const o = readOptions(options)
+    this.#ttlMs = o.ttl === undefined ? Infinity : o.ttl * 1000
+    this.#keyPrefix = o.keyPrefix
+    this.#invalidatedHeader = o.invalidatedHeader
+    this.#onError = o.onError ?? defaultOnError
+    this.#memoSize = o.memoSize
+    this.maxSize = o.maxSize
+    this.maxCount = o.maxCount
+    this.ttl = o.ttl
+    this.#handle = binding.pageCacheOpen(o.maxSize, o.maxCount)
+    this.invoke = this.invoke.bind(this)
+    this.invalidate = this.invalidate.bind(this)
+    this.invalidateAll = this.invalidateAll.bind(this)
+  }
+
+  /**
+   * @param {{ key?: string, route?: string, context?: unknown,
+   *   render: () => unknown, getTags: () => string[] }} args
+   * @returns {Promise<unknown>} the cached content on a hit, else what `render()` resolved to
+   */
+  invoke (args) {
+    if (args === null || typeof args !== 'object') {
+      return Promise.reject(new TypeError(`${WHERE}: invoke() expects an object, got ${typeName(args)}`))
+    }
+    const { key, route, render, getTags } = args
+    let k
+    if (key !== undefined && key !== null) {
+      if (typeof key !== 'string') {
+        return Promise.reject(new TypeError(`${WHERE}: invoke() key must be a string, got ${typeName(key)}`))
+      }
+      k = this.#keyPrefix + key
+    } else {
+      if (typeof route !== 'string') {
+        return Promise.reject(new TypeError(`${WHERE}: invoke() needs a string key or route, got route ${typeName(route)}`))
+      }
+      k = this.#keyPrefix + 'page:' + route
+    }
+    // Without a ttl nothing expires: skip the clock read on the hot path.
+    const now = this.#ttlMs === Infinity ? 0 : Date.now()
+    const m = this.#memo.get(k)
+    if (m !== undefined) {
+      if (binding.pageCacheTouch(this.#handle, m.id, now)) return Promise.resolve(copyOf(m.value))
+      this.#drop(k, m)
+    }
+    const id = binding.pageCacheGet(this.#handle, k, now)
+    if (id >= 0) {
+      const json = binding.pageCacheContent(this.#handle, id)
+      if (json !== null) return Promise.resolve(copyOf(this.#remember(k, id, json)))
+    }
+    if (typeof render !== 'function') {
+      return Promise.reject(new TypeError(`${WHERE}: invoke() render must be a function, got ${typeName(render)}`))
+    }
+    if (typeof getTags !== 'function') {
+      return Promise.reject(new TypeError(`${WHERE}: invoke() getTags must be a function, got ${typeName(getTags)}`))
+    }
+    const running = this.#inflight.get(k)
+    if (running !== undefined) return this.#wait(running, render)
+    return this.#lead(k, render, getTags)
+  }
+
+  #remember (k, id, json) {
+    const value = JSON.parse(json)
+    const bytes = json.length
+    if (bytes > this.#memoSize) return value
+    const old = this.#memo.get(k)
+    if (old !== undefined) this.#drop(k, old)
+    this.#memoBytes += bytes
+    this.#memo.set(k, { id, value, bytes })
+    this.#memoKeys.set(id, k)
+    // Oldest first (Map keeps insertion order).
+    for (const [key, m] of this.#memo) {
+      if (this.#memoBytes <= this.#memoSize) break
+      this.#drop(key, m)
+    }
+    return value
+  }
+
+  #drop (k, m) {
+    this.#memo.delete(k)
+    this.#memoKeys.delete(m.id)
+    this.#memoBytes -= m.bytes
+  }
+
+  /** Drops the memo entries of pages Rust removed (`ids[from..]`). */
+  #forget (ids, from) {
+    if (this.#memo.size === 0) return
+    for (let i = from; i < ids.length; i++) {
+      const k = this.#memoKeys.get(ids[i])
+      if (k !== undefined) this.#drop(k, this.#memo.get(k))
+    }
+  }
+
+  /**
+   * A request that arrived while the same key renders: it shares the result
+   * when that result is cacheable (tagged: it would have been a hit a moment
+   * later), and renders for itself when it is not (an untagged page may be
+   * personal). A failed render rejects every waiter with its error.
+   */
+  async #wait (running, render) {
+    const shared = await running
+    if (shared.json === undefined) return render()
+    if (shared.parsed === undefined) shared.parsed = JSON.parse(shared.json)
+    return copyOf(shared.parsed)
+  }
+
+  async #lead (k, render, getTags) {
+    let settle
+    const running = new Promise((resolve, reject) => { settle = { resolve, reject } })
+    // Waiters attach their own handlers; this one keeps a failed render with
+    // no waiters from becoming an unhandled rejection.
+    running.catch(() => {})
+    this.#inflight.set(k, running)
+    const generation = this.#generation
+    try {
+      const content = await render()
+      const json = this.#store(k, content, getTags, generation)
+      settle.resolve({ content, json, parsed: undefined })
+      return content
+    } catch (err) {
+      settle.reject(err)
+      throw err
+    } finally {
+      if (this.#inflight.get(k) === running) this.#inflight.delete(k)
+    }
+  }
+
+  /**
+   * Stores a rendered page; returns its JSON, or undefined when not cached.
+   * A page whose render began before an invalidation that finished meanwhile
+   * may hold what was just invalidated: it is served but not stored.
+   */
+  #store (k, content, getTags, generation) {
+    let tags
+    try {
+      tags = getTags()
+    } catch (err) {
+      this.#report(err)
+      return undefined
+    }
+    const bad = assertTags(tags, 'getTags()')
+    if (bad !== null) {
+      this.#report(bad)
+      return undefined
+    }
+    // As the Redis driver: a page no component tagged is not cached.
+    if (tags.length === 0) return undefined
+    let json
+    try {
+      json = JSON.stringify(content)
+    } catch (err) {
+      this.#report(new TypeError(`${WHERE}: rendered content of '${k}' is not serialisable to JSON, not cached: ${err.message}`))
+      return undefined
+    }
+    if (json === undefined) {
+      this.#report(new TypeError(`${WHERE}: render() of '${k}' resolved to ${typeName(content)}, not cached`))
+      return undefined
+    }
+    if (generation !== this.#generation) return undefined
+    const now = Date.now()
+    const out = binding.pageCacheInsert(this.#handle, k, json, tags, now + this.#ttlMs, now)
+    if (out.length > 1) this.#forget(out, 1)
+    return json
+  }
+
+  #report (err) {
+    try {
+      this.#onError(err)
+    } catch {
+      // A throwing error callback must not fail the request.
+    }
+  }
+
+  #respond (response, count) {
+    const name = this.#invalidatedHeader
+    if (name === null || response === null || typeof response !== 'object') return
+    if (response.headersSent || typeof response.setHeader !== 'function') return
+    response.setHeader(name, String(count))
+  }
+
+  /**
+   * Drops every page carrying any of `tags`; a `'*'` tag drops every page.
+   * @returns {Promise<number>} how many pages were dropped
+   */
+  async invalidate ({ response, tags } = {}) {
+    const bad = assertTags(tags, 'invalidate() tags')
+    if (bad !== null) throw bad
+    if (tags.length > 0) this.#generation++
+    let count
+    if (tags.includes('*')) {
+      count = this.#clear()
+    } else {
+      const out = binding.pageCacheInvalidate(this.#handle, tags, this.#memo.size > 0)
+      count = out[0]
+      if (out.length > 1) this.#forget(out, 1)
+    }
+    this.#respond(response, count)
+    return count
+  }
+
+  /**
+   * Drops every page.
+   * @returns {Promise<number>} how many pages were dropped
+   */
+  async invalidateAll ({ response } = {}) {
+    this.#generation++
+    const count = this.#clear()
+    this.#respond(response, count)
+    return count
+  }
+
+  #clear () {
+    this.#memo.clear()
+    this.#memoKeys.clear()
+    this.#memoBytes = 0
+    return binding.pageCacheClear(this.#handle)
+  }
+
+  /** Drops the page cached for `route` (as `invoke` keys it); true if there was one. */
+  delete (route) {
+    if (typeof route !== 'string') {
+      throw new TypeError(`${WHERE}: delete() route must be a string, got ${typeName(route)}`)
+    }
+    const id = binding.pageCacheDelete(this.#handle, this.#keyPrefix + 'page:' + route)
+    if (id >= 0) this.#forget([id], 0)
+    return id >= 0
+  }
+
+  /** Drops pages past their ttl now (inserts and lookups also do it); returns how many. */
+  purgeExpired () {
+    const ids = binding.pageCachePurge(this.#handle, Date.now())
+    this.#forget(ids, 0)
+    return ids.length
+  }
+
+  /** Cache-wide counters. */
+  stats () {
+    const s = binding.pageCacheStats(this.#handle)
+    const lookups = s[0] + s[1]
+    return {
+      hits: s[0],
+      misses: s[1],
+      inserts: s[2],
+      evictions: s[3],
+      expired: s[4],
+      invalidated: s[5],
+      size: s[6],
+      count: s[7],
+      tags: s[8],
+      hitRatio: lookups === 0 ? 0 : s[0] / lookups
+    }
+  }
+}
+
+/**
+ * The driver factory `@vue-storefront/cache` calls with the options given in
+ * `nuxt.config.js`.
+ * @param {import('../vsf').VsfDriverOptions} [options]
+ */
+function createVsfDriver (options) {
+  return new VsfPageCache(options)
+}
+
+module.exports = { default: createVsfDriver, createVsfDriver, VsfPageCache }

@@ -1,0 +1,147 @@
+//! Bindings of `store::pages::PageCache` for `lib/vsf.js`.
+//!
+//! A hit is `page_cache_get` (one crossing, returns the page id); the JS shell
+//! memoises the parsed content per id and only calls `page_cache_content` the
+//! first time it meets an id.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::store::pages::{NewPage, PageCache, PageId, PageLimits};
+
+/// One JS driver's handle on a (possibly shared) page cache.
+pub struct PageHandle {
+    cache: Arc<PageCache>,
+}
+
+fn limit(value: f64) -> u64 {
+    if value.is_finite() {
+        value.max(0.0) as u64
+    } else {
+        u64::MAX
+    }
+}
+
+fn ids(out: &mut Vec<f64>, ids: impl IntoIterator<Item = PageId>) {
+    out.extend(ids.into_iter().map(|id| id as f64));
+}
+
+#[napi(catch_unwind)]
+pub fn page_cache_open(max_size: f64, max_count: f64) -> External<PageHandle> {
+    let cache = PageCache::new(PageLimits {
+        max_size: limit(max_size),
+        max_count: limit(max_count),
+    });
+    External::new(PageHandle {
+        cache: Arc::new(cache),
+    })
+}
+
+/// The id of the live page under `key`, or -1.
+#[napi(catch_unwind)]
+pub fn page_cache_get(handle: &External<PageHandle>, key: String, now: f64) -> f64 {
+    handle.cache.get(&key, now).map_or(-1.0, |id| id as f64)
+}
+
+/// Whether page `id` is still live (marks it most recently used).
+#[napi(catch_unwind)]
+pub fn page_cache_touch(handle: &External<PageHandle>, id: f64, now: f64) -> bool {
+    handle.cache.touch(id as PageId, now)
+}
+
+/// The stored content (JSON text) of page `id`, or null when it is gone.
+#[napi(catch_unwind)]
+pub fn page_cache_content(handle: &External<PageHandle>, id: f64) -> Option<String> {
+    let content = handle.cache.content(id as PageId)?;
+    String::from_utf8(content.to_vec()).ok()
+}
+
+/// The tags of page `id`, or null when it is gone.
+#[napi(catch_unwind)]
+pub fn page_cache_tags(handle: &External<PageHandle>, id: f64) -> Option<Vec<String>> {
+    handle.cache.tags(id as PageId)
+}
+
+/// Stores `content` under `key` with `tags`; `expires_at` is ms since the
+/// epoch (`Infinity`: never). Returns `[storedId or -1, ...removedIds]`.
+#[napi(catch_unwind)]
+pub fn page_cache_insert(
+    handle: &External<PageHandle>,
+    key: String,
+    content: String,
+    tags: Vec<String>,
+    expires_at: f64,
+    now: f64,
+) -> Vec<f64> {
+    let outcome = handle.cache.insert(
+        NewPage {
+            key: &key,
+            content: Bytes::from(content.into_bytes()),
+            tags: &tags,
+            expires_at,
+        },
+        now,
+    );
+    let mut out = Vec::with_capacity(1 + outcome.removed.len());
+    out.push(outcome.stored.map_or(-1.0, |id| id as f64));
+    ids(&mut out, outcome.removed);
+    out
+}
+
+/// Removes every page carrying any of `tags`. Returns `[count, ...ids]`, the
+/// ids only when `with_ids`.
+#[napi(catch_unwind)]
+pub fn page_cache_invalidate(
+    handle: &External<PageHandle>,
+    tags: Vec<String>,
+    with_ids: bool,
+) -> Vec<f64> {
+    let removed = handle.cache.invalidate(&tags);
+    let mut out = vec![removed.len() as f64];
+    if with_ids {
+        ids(&mut out, removed);
+    }
+    out
+}
+
+/// Removes the page under `key`; returns its id or -1.
+#[napi(catch_unwind)]
+pub fn page_cache_delete(handle: &External<PageHandle>, key: String) -> f64 {
+    handle.cache.delete(&key).map_or(-1.0, |id| id as f64)
+}
+
+/// Removes every page; returns how many there were.
+#[napi(catch_unwind)]
+pub fn page_cache_clear(handle: &External<PageHandle>) -> f64 {
+    handle.cache.clear() as f64
+}
+
+/// Removes expired pages; returns their ids.
+#[napi(catch_unwind)]
+pub fn page_cache_purge(handle: &External<PageHandle>, now: f64) -> Vec<f64> {
+    let mut out = Vec::new();
+    ids(&mut out, handle.cache.purge_expired(now));
+    out
+}
+
+/// `[hits, misses, inserts, evictions, expired, invalidated, size, count, tags]`.
+#[napi(catch_unwind)]
+pub fn page_cache_stats(handle: &External<PageHandle>) -> Vec<f64> {
+    let s = handle.cache.stats();
+    [
+        s.hits,
+        s.misses,
+        s.inserts,
+        s.evictions,
+        s.expired,
+        s.invalidated,
+        s.size,
+        s.count,
+        s.tags,
+    ]
+    .map(|v| v as f64)
+    .to_vec()
+}

@@ -1,0 +1,621 @@
+//! `PageCache`: the tag-indexed page cache behind `ferrocache/vsf`.
+//!
+//! - key → (content bytes, tags, expiry); tag → keys (`store::tags`);
+//! - true LRU over pages (last `get` or `insert`), exact limits: after every
+//!   insert `size <= max_size` and `count <= max_count`;
+//! - invalidating a tag costs in proportion to the pages it removes (and their
+//!   tags), not to the number of pages stored;
+//! - a page leaves the tag index whenever it leaves the cache: evicted,
+//!   expired, replaced, invalidated, deleted or cleared;
+//! - `Send + Sync`: one cache can serve every thread of the process.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+
+use bytes::Bytes;
+use foldhash::fast::RandomState;
+use lru::LruCache;
+use parking_lot::Mutex;
+
+use super::tags::{Tag, TagIndex};
+
+/// Identifies a stored page for its whole life; never reused, so a caller's
+/// memo keyed by id can never serve a replaced or removed page.
+pub type PageId = u64;
+
+/// The limits a cache enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimits {
+    /// Sum of [`page_size`] over the stored pages.
+    pub max_size: u64,
+    pub max_count: u64,
+}
+
+impl Default for PageLimits {
+    fn default() -> Self {
+        PageLimits {
+            max_size: 256 * 1024 * 1024,
+            max_count: u64::MAX,
+        }
+    }
+}
+
+/// Counters and usage, cache-wide.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub inserts: u64,
+    pub evictions: u64,
+    pub expired: u64,
+    pub invalidated: u64,
+    pub size: u64,
+    pub count: u64,
+    pub tags: u64,
+}
+
+/// What the caller hands the cache.
+#[derive(Debug, Clone)]
+pub struct NewPage<'a, S: AsRef<str>> {
+    pub key: &'a str,
+    pub content: Bytes,
+    pub tags: &'a [S],
+    /// Milliseconds since the epoch after which the page is not served;
+    /// `f64::INFINITY` for never.
+    pub expires_at: f64,
+}
+
+/// The bytes a page counts against `max_size`: content, key and tag names.
+pub fn page_size<S: AsRef<str>>(key: &str, content: &[u8], tags: &[S]) -> u64 {
+    let tags: usize = tags.iter().map(|t| t.as_ref().len()).sum();
+    (content.len() + key.len() + tags) as u64
+}
+
+/// What an insert did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsertOutcome {
+    /// The new page's id, or `None` when it can never fit the limits.
+    pub stored: Option<PageId>,
+    /// Pages removed to make room, by expiry, or replaced under the same key.
+    pub removed: Vec<PageId>,
+}
+
+#[derive(Debug)]
+struct Page {
+    key: Box<str>,
+    content: Bytes,
+    tags: Box<[Tag]>,
+    expires_at: f64,
+    size: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Expiry {
+    at: f64,
+    id: PageId,
+}
+
+impl PartialEq for Expiry {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Expiry {}
+impl PartialOrd for Expiry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Expiry {
+    // Reversed: `BinaryHeap` is a max-heap, the soonest expiry must be on top.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.at.total_cmp(&self.at).then(other.id.cmp(&self.id))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Removal {
+    Evicted,
+    Expired,
+    Invalidated,
+    Replaced,
+}
+
+struct Inner {
+    pages: LruCache<PageId, Page>,
+    /// Keys come from request routes: a randomly seeded hasher, as `lru` uses.
+    keys: HashMap<Box<str>, PageId, RandomState>,
+    tags: TagIndex,
+    /// Only pages with a finite expiry are pushed.
+    expiry: BinaryHeap<Expiry>,
+    size: u64,
+    next_id: PageId,
+    stats: PageStats,
+}
+
+impl Inner {
+    fn remove(&mut self, id: PageId, why: Removal) -> bool {
+        let Some(page) = self.pages.pop(&id) else {
+            return false;
+        };
+        self.size -= page.size;
+        if self.keys.get(&page.key) == Some(&id) {
+            self.keys.remove(&page.key);
+        }
+        self.tags.remove(id, &page.tags);
+        match why {
+            Removal::Evicted => self.stats.evictions += 1,
+            Removal::Expired => self.stats.expired += 1,
+            Removal::Invalidated => self.stats.invalidated += 1,
+            Removal::Replaced => {}
+        }
+        true
+    }
+
+    fn reclaim_expired(&mut self, now: f64, removed: &mut Vec<PageId>) {
+        while let Some(top) = self.expiry.peek().copied() {
+            if top.at > now {
+                break;
+            }
+            self.expiry.pop();
+            if self.remove(top.id, Removal::Expired) {
+                removed.push(top.id);
+            }
+        }
+        // Pages removed by other paths leave their heap items behind; keep the
+        // heap proportional to the live pages.
+        if self.expiry.len() > 2 * self.pages.len() + 1024 {
+            let live = self
+                .pages
+                .iter()
+                .filter(|(_, p)| p.expires_at.is_finite())
+                .map(|(id, p)| Expiry {
+                    at: p.expires_at,
+                    id: *id,
+                });
+            self.expiry = live.collect();
+        }
+    }
+}
+
+/// The page cache core.
+pub struct PageCache {
+    limits: PageLimits,
+    inner: Mutex<Inner>,
+}
+
+impl PageCache {
+    pub fn new(limits: PageLimits) -> Self {
+        PageCache {
+            limits,
+            inner: Mutex::new(Inner {
+                pages: LruCache::unbounded(),
+                keys: HashMap::default(),
+                tags: TagIndex::new(),
+                expiry: BinaryHeap::new(),
+                size: 0,
+                next_id: 1,
+                stats: PageStats::default(),
+            }),
+        }
+    }
+
+    pub fn limits(&self) -> PageLimits {
+        self.limits
+    }
+
+    /// The id of the live page stored under `key`, marked most recently used.
+    /// An expired page met here is removed.
+    pub fn get(&self, key: &str, now: f64) -> Option<PageId> {
+        let mut inner = self.inner.lock();
+        let Some(&id) = inner.keys.get(key) else {
+            inner.stats.misses += 1;
+            return None;
+        };
+        let live = inner.pages.get(&id).is_some_and(|p| p.expires_at > now);
+        if live {
+            inner.stats.hits += 1;
+            Some(id)
+        } else {
+            inner.remove(id, Removal::Expired);
+            inner.stats.misses += 1;
+            None
+        }
+    }
+
+    /// Whether page `id` is stored and live at `now`; a live page is marked most
+    /// recently used and counted as a hit, an expired one is removed. A caller
+    /// that remembers which id a key had uses this instead of [`PageCache::get`]
+    /// (a number crosses cheaper than a key); on `false` it falls back to `get`,
+    /// which counts the miss.
+    pub fn touch(&self, id: PageId, now: f64) -> bool {
+        let mut inner = self.inner.lock();
+        match inner.pages.get(&id).map(|p| p.expires_at > now) {
+            Some(true) => {
+                inner.stats.hits += 1;
+                true
+            }
+            Some(false) => {
+                inner.remove(id, Removal::Expired);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// The stored content of page `id` (does not touch LRU order), if stored.
+    pub fn content(&self, id: PageId) -> Option<Bytes> {
+        self.inner.lock().pages.peek(&id).map(|p| p.content.clone())
+    }
+
+    /// The tags of page `id`, if stored.
+    pub fn tags(&self, id: PageId) -> Option<Vec<String>> {
+        let inner = self.inner.lock();
+        let page = inner.pages.peek(&id)?;
+        Some(page.tags.iter().map(|t| t.to_string()).collect())
+    }
+
+    pub fn contains(&self, id: PageId) -> bool {
+        self.inner.lock().pages.contains(&id)
+    }
+
+    /// Stores a page under its key, replacing the page stored there, then
+    /// evicts least recently used pages until both limits hold. A page that
+    /// can never fit (larger than `max_size`, or `max_count` 0) is refused and
+    /// the cache is left as it was, except that a page it would have replaced
+    /// is removed (it is stale: the caller has rendered anew).
+    pub fn insert<S: AsRef<str>>(&self, page: NewPage<'_, S>, now: f64) -> InsertOutcome {
+        let limits = self.limits;
+        let mut inner = self.inner.lock();
+        let mut removed = Vec::new();
+        inner.reclaim_expired(now, &mut removed);
+
+        if let Some(&previous) = inner.keys.get(page.key) {
+            if inner.remove(previous, Removal::Replaced) {
+                removed.push(previous);
+            }
+        }
+        let size = page_size(page.key, &page.content, page.tags);
+        if size > limits.max_size || limits.max_count == 0 || page.expires_at <= now {
+            return InsertOutcome {
+                stored: None,
+                removed,
+            };
+        }
+        while inner.size + size > limits.max_size || inner.pages.len() as u64 >= limits.max_count {
+            let Some((&oldest, _)) = inner.pages.peek_lru() else {
+                break;
+            };
+            inner.remove(oldest, Removal::Evicted);
+            removed.push(oldest);
+        }
+
+        let id = inner.next_id;
+        inner.next_id += 1;
+        let tags = inner.tags.add(id, page.tags);
+        let key: Box<str> = page.key.into();
+        inner.keys.insert(key.clone(), id);
+        if page.expires_at.is_finite() {
+            inner.expiry.push(Expiry {
+                at: page.expires_at,
+                id,
+            });
+        }
+        inner.pages.put(
+            id,
+            Page {
+                key,
+                content: page.content,
+                tags,
+                expires_at: page.expires_at,
+                size,
+            },
+        );
+        inner.size += size;
+        inner.stats.inserts += 1;
+        InsertOutcome {
+            stored: Some(id),
+            removed,
+        }
+    }
+
+    /// Removes every page carrying any of `tags`; returns their ids.
+    pub fn invalidate<S: AsRef<str>>(&self, tags: &[S]) -> Vec<PageId> {
+        let mut inner = self.inner.lock();
+        let mut removed = Vec::new();
+        for tag in tags {
+            for id in inner.tags.ids(tag.as_ref()) {
+                if inner.remove(id, Removal::Invalidated) {
+                    removed.push(id);
+                }
+            }
+        }
+        removed
+    }
+
+    /// Removes the page stored under `key`; returns its id.
+    pub fn delete(&self, key: &str) -> Option<PageId> {
+        let mut inner = self.inner.lock();
+        let id = *inner.keys.get(key)?;
+        inner.remove(id, Removal::Invalidated).then_some(id)
+    }
+
+    /// Removes every page; returns how many there were.
+    pub fn clear(&self) -> u64 {
+        let mut inner = self.inner.lock();
+        let n = inner.pages.len() as u64;
+        inner.pages.clear();
+        inner.keys.clear();
+        inner.tags.clear();
+        inner.expiry.clear();
+        inner.size = 0;
+        inner.stats.invalidated += n;
+        n
+    }
+
+    /// Removes pages expired at `now`; returns their ids.
+    pub fn purge_expired(&self, now: f64) -> Vec<PageId> {
+        let mut removed = Vec::new();
+        self.inner.lock().reclaim_expired(now, &mut removed);
+        removed
+    }
+
+    pub fn size(&self) -> u64 {
+        self.inner.lock().size
+    }
+
+    pub fn count(&self) -> u64 {
+        self.inner.lock().pages.len() as u64
+    }
+
+    pub fn stats(&self) -> PageStats {
+        let inner = self.inner.lock();
+        PageStats {
+            size: inner.size,
+            count: inner.pages.len() as u64,
+            tags: inner.tags.len() as u64,
+            ..inner.stats
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NEVER: f64 = f64::INFINITY;
+
+    fn cache(max_size: u64, max_count: u64) -> PageCache {
+        PageCache::new(PageLimits {
+            max_size,
+            max_count,
+        })
+    }
+
+    fn put(c: &PageCache, key: &str, content: &str, tags: &[&str]) -> InsertOutcome {
+        put_at(c, key, content, tags, NEVER, 0.0)
+    }
+
+    fn put_at(
+        c: &PageCache,
+        key: &str,
+        content: &str,
+        tags: &[&str],
+        expires_at: f64,
+        now: f64,
+    ) -> InsertOutcome {
+        c.insert(
+            NewPage {
+                key,
+                content: Bytes::copy_from_slice(content.as_bytes()),
+                tags,
+                expires_at,
+            },
+            now,
+        )
+    }
+
+    fn body(c: &PageCache, key: &str) -> Option<String> {
+        let id = c.get(key, 0.0)?;
+        Some(String::from_utf8(c.content(id)?.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn get_returns_what_was_stored() {
+        let c = cache(1 << 20, 100);
+        let id = put(&c, "page:/a", "{\"html\":\"a\"}", &["P1"])
+            .stored
+            .unwrap();
+        assert_eq!(c.get("page:/a", 0.0), Some(id));
+        assert_eq!(body(&c, "page:/a").as_deref(), Some("{\"html\":\"a\"}"));
+        assert_eq!(c.get("page:/b", 0.0), None);
+        let s = c.stats();
+        assert_eq!((s.hits, s.misses, s.count, s.tags), (2, 1, 1, 1));
+    }
+
+    #[test]
+    fn replacing_a_key_gives_a_new_id_and_drops_old_tags() {
+        let c = cache(1 << 20, 100);
+        let a = put(&c, "k", "1", &["old"]).stored.unwrap();
+        let out = put(&c, "k", "2", &["new"]);
+        let b = out.stored.unwrap();
+        assert_ne!(a, b);
+        assert_eq!(out.removed, vec![a]);
+        assert!(!c.contains(a));
+        assert!(c.invalidate(&["old"]).is_empty(), "old tag left the index");
+        assert_eq!(c.stats().tags, 1);
+        assert_eq!(body(&c, "k").as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn invalidate_removes_only_pages_with_the_tags() {
+        let c = cache(1 << 20, 100);
+        put(&c, "a", "A", &["P1", "C1"]);
+        put(&c, "b", "B", &["P2", "C1"]);
+        put(&c, "c", "C", &["P3"]);
+        let removed = c.invalidate(&["P1"]);
+        assert_eq!(removed.len(), 1);
+        assert!(body(&c, "a").is_none());
+        assert!(body(&c, "b").is_some());
+        // Page `a` left every tag it carried, including C1.
+        assert_eq!(c.invalidate(&["C1", "P3"]).len(), 2);
+        assert_eq!(c.count(), 0);
+        assert_eq!(c.size(), 0);
+        assert_eq!(c.stats().tags, 0, "no tag leaks");
+        assert_eq!(c.stats().invalidated, 3);
+    }
+
+    #[test]
+    fn invalidating_overlapping_tags_counts_each_page_once() {
+        let c = cache(1 << 20, 100);
+        put(&c, "a", "A", &["x", "y"]);
+        assert_eq!(c.invalidate(&["x", "y", "x"]).len(), 1);
+    }
+
+    #[test]
+    fn lru_evicts_least_recently_used_and_leaves_the_tag_index() {
+        let c = cache(1 << 20, 3);
+        put(&c, "a", "1", &["ta"]);
+        put(&c, "b", "2", &["tb"]);
+        put(&c, "c", "3", &["tc"]);
+        assert!(c.get("a", 0.0).is_some());
+        let out = put(&c, "d", "4", &["td"]);
+        assert_eq!(out.removed.len(), 1);
+        assert!(c.get("b", 0.0).is_none(), "b was least recently used");
+        assert!(c.get("a", 0.0).is_some());
+        assert_eq!(c.count(), 3);
+        assert_eq!(c.stats().evictions, 1);
+        assert_eq!(c.stats().tags, 3, "tb left the index with b");
+    }
+
+    #[test]
+    fn size_limit_is_exact() {
+        let c = cache(100, u64::MAX);
+        for i in 0..500 {
+            let key = format!("k{i}");
+            let content = "x".repeat(i % 37);
+            put(&c, &key, &content, &["t", "u"]);
+            assert!(c.size() <= 100, "size {} after insert {i}", c.size());
+            let expected = page_size(&key, content.as_bytes(), &["t", "u"]);
+            assert!(
+                c.get(&key, 0.0).is_some(),
+                "the page just stored ({expected} B) fits"
+            );
+        }
+        let s = c.stats();
+        assert_eq!(s.inserts, 500);
+        assert_eq!(s.evictions + s.count, 500);
+    }
+
+    #[test]
+    fn page_exactly_at_max_size_is_kept_one_byte_more_is_refused() {
+        let c = cache(10, 10);
+        put(&c, "other", "", &[]);
+        // key "k" (1) + content (7) + tag "tg" (2) = 10
+        assert!(put(&c, "k", "1234567", &["tg"]).stored.is_some());
+        assert_eq!(c.size(), 10);
+        assert!(c.get("other", 0.0).is_none(), "evicted to make room");
+        let out = put(&c, "j", "12345678", &["tg"]);
+        assert_eq!(out.stored, None);
+        assert_eq!(c.count(), 1, "a refused page evicts nothing");
+        assert_eq!(c.stats().tags, 1);
+    }
+
+    #[test]
+    fn max_count_zero_stores_nothing() {
+        let c = cache(100, 0);
+        assert_eq!(put(&c, "a", "1", &["t"]).stored, None);
+        assert_eq!(c.stats().tags, 0);
+    }
+
+    #[test]
+    fn expired_pages_are_not_served_and_leave_the_index() {
+        let c = cache(1 << 20, 100);
+        put_at(&c, "a", "1", &["t"], 1000.0, 0.0);
+        put_at(&c, "b", "2", &["t", "u"], 5000.0, 0.0);
+        assert!(c.get("a", 999.0).is_some());
+        assert!(c.get("a", 1000.0).is_none(), "expires at its expiry");
+        assert_eq!(c.count(), 1, "an expired page met by get is removed");
+        // Expired pages are reclaimed by the next insert.
+        let out = put_at(&c, "c", "3", &["v"], NEVER, 6000.0);
+        assert_eq!(out.removed.len(), 1);
+        assert_eq!(c.count(), 1);
+        assert_eq!(c.stats().tags, 1, "t and u left with b");
+        assert_eq!(c.stats().expired, 2);
+    }
+
+    #[test]
+    fn purge_expired_reports_ids() {
+        let c = cache(1 << 20, 100);
+        let a = put_at(&c, "a", "1", &["t"], 10.0, 0.0).stored.unwrap();
+        put(&c, "b", "2", &["t"]);
+        assert_eq!(c.purge_expired(10.0), vec![a]);
+        assert_eq!(c.count(), 1);
+    }
+
+    #[test]
+    fn already_expired_page_is_refused() {
+        let c = cache(1 << 20, 100);
+        assert_eq!(put_at(&c, "a", "1", &["t"], 5.0, 5.0).stored, None);
+        assert_eq!(c.count(), 0);
+    }
+
+    #[test]
+    fn clear_and_delete() {
+        let c = cache(1 << 20, 100);
+        put(&c, "a", "1", &["t"]);
+        put(&c, "b", "2", &["t"]);
+        assert!(c.delete("a").is_some());
+        assert!(c.delete("a").is_none());
+        assert_eq!(c.clear(), 1);
+        assert_eq!((c.count(), c.size(), c.stats().tags), (0, 0, 0));
+    }
+
+    #[test]
+    fn invalidation_touches_only_tagged_pages() {
+        // 100k pages, one tag on 10 of them: the other pages are untouched.
+        let c = cache(u64::MAX, u64::MAX);
+        for i in 0..100_000 {
+            let key = format!("page:/p/{i}");
+            let tag = format!("P{i}");
+            let cat = if i % 10_000 == 0 { "hot" } else { "cold" };
+            put(&c, &key, "{}", &[tag.as_str(), cat]);
+        }
+        assert_eq!(c.invalidate(&["hot"]).len(), 10);
+        assert_eq!(c.count(), 99_990);
+        assert_eq!(c.stats().tags, 99_990 + 1);
+    }
+
+    #[test]
+    fn heap_stays_bounded_when_pages_are_replaced() {
+        let c = cache(1 << 20, 10);
+        for i in 0..10_000 {
+            put_at(&c, "k", "x", &["t"], 1e15 + i as f64, 0.0);
+        }
+        assert!(c.inner.lock().expiry.len() <= 2 + 1024 + 1);
+    }
+
+    #[test]
+    fn touch_checks_liveness_and_promotes() {
+        let c = cache(1 << 20, 2);
+        let a = put_at(&c, "a", "1", &["t"], 100.0, 0.0).stored.unwrap();
+        put(&c, "b", "2", &["t"]);
+        assert!(c.touch(a, 50.0));
+        put(&c, "c", "3", &["t"]);
+        assert!(
+            c.get("b", 50.0).is_none(),
+            "a was touched, b was least recently used"
+        );
+        assert!(!c.touch(a, 100.0), "expired");
+        assert!(!c.contains(a), "an expired page met by touch is removed");
+        assert!(!c.touch(a, 0.0));
+        assert!(!c.touch(999, 0.0));
+        assert_eq!(c.stats().hits, 1);
+    }
+
+    #[test]
+    fn is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<PageCache>();
+    }
+}
