@@ -36,13 +36,12 @@ export declare function memoryStoreClear(slot: number): void
 
 /**
  * Commits writer `writer` (negative: empty body) as the response for
- * `method + '
-' + key` and variant `variant`. `want_removed`: whether the
+ * `method` at `origin` + `path`, variant `variant`. `want_removed`: whether the
  * caller memoises entries and so needs the ids removed since its last call.
  * Returns the stored id (-1: not stored) when nothing else happened, else
  * `[storedId or -1, exceeded (0/1), size, count, ...removedIds]`.
  */
-export declare function memoryStoreCommit(slot: number, writer: number, packed: string, headers: object | undefined | null, variant: string, meta: string, deleteAt: number, now: number, touch: number, wantRemoved: boolean): number | Array<number>
+export declare function memoryStoreCommit(slot: number, writer: number, method: string, origin: string, path: string, headers: object | undefined | null, variant: string, meta: string, deleteAt: number, now: number, touch: number, wantRemoved: boolean): number | Array<number>
 
 export declare function memoryStoreCount(slot: number): number
 
@@ -50,19 +49,18 @@ export declare function memoryStoreCount(slot: number): number
  * Removes every variant of the resource key (any method); returns removed
  * ids as `memory_store_removed` does.
  */
-export declare function memoryStoreDelete(slot: number, key: string): Array<number>
+export declare function memoryStoreDelete(slot: number, origin: string, path: string): Array<number>
 
 export declare function memoryStoreIsFull(slot: number): boolean
 
 /**
- * The live variants stored for `method + '
-' + key`: an id, `-1` for none,
+ * The live variants stored for `method` at `origin` + `path`: an id, `-1` for none,
  * or `[reclaimed (0/1), ...ids in write order]` when there are several or the
  * lookup reclaimed expired entries (the caller then drains removals).
  * `touch` reports what was served after the previous lookup (see
  * `convert::served`), applied first.
  */
-export declare function memoryStoreLookup(slot: number, packed: string, touch: number, now: number): number | Array<number>
+export declare function memoryStoreLookup(slot: number, method: string, origin: string, path: string, touch: number, now: number): number | Array<number>
 
 /** The metadata string of a live entry, or null. */
 export declare function memoryStoreMeta(slot: number, id: number): string | null

@@ -13,19 +13,6 @@ const DEFAULT_MAX_SIZE = 104857600 // 100 MiB, undici's default
 const DEFAULT_MAX_COUNT = 1024
 const DEFAULT_MAX_ENTRY_SIZE = 5242880 // 5 MiB
 
-// The primary key (origin + path) as one string: the origin's length leads,
-// so `http://a:1` + `/x` and `http://a` + `:1/x` differ. Rust reads it as
-// UTF-8, where lone surrogates would all become U+FFFD; such keys are escaped
-// (`!` marks them: plain keys start with a digit).
-function resourceKey (origin, path) {
-  const key = origin.length + ':' + origin + path
-  return key.isWellFormed() ? key : '!' + key.replace(/%/g, '%25').replace(LONE_SURROGATE, escapeUnit)
-}
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
-function escapeUnit (c) {
-  return '%u' + c.charCodeAt(0).toString(16)
-}
-
 // Times may be ±Infinity; JSON has no such numbers.
 function encodeTime (t) {
   return Number.isFinite(t) ? t : String(t)
@@ -120,13 +107,9 @@ class MemoryCacheStore extends EventEmitter {
    */
   get (key) {
     assertCacheKey(key)
-    const method = key.method
-    if (method.indexOf('\n') !== -1) {
-      throw new TypeError('expected key.method to be an HTTP method token')
-    }
-    const found = binding.memoryStoreLookup(
-      this.#handle, method + '\n' + resourceKey(key.origin, key.path), this.#touch, Date.now()
-    )
+    // Rust reads origin and path as UTF-16 (lossless) into its length-prefixed
+    // key: no string is built here.
+    const found = binding.memoryStoreLookup(this.#handle, key.method, key.origin, key.path, this.#touch, Date.now())
     this.#touch = 0
     if (found === -1) return undefined
     const headers = key.headers
@@ -248,7 +231,7 @@ class MemoryCacheStore extends EventEmitter {
     if (!TOKEN.test(method)) {
       throw new TypeError('expected key.method to be an HTTP method token')
     }
-    const packed = method + '\n' + resourceKey(key.origin, key.path)
+    const { origin, path } = key
     const requestHeaders = key.headers
     const variant = variantKey(value.vary)
     const deleteAt = value.deleteAt
@@ -274,7 +257,7 @@ class MemoryCacheStore extends EventEmitter {
         let out
         try {
           out = binding.memoryStoreCommit(
-            handle, writer, packed, requestHeaders, variant, meta, deleteAt, Date.now(), store.#touch,
+            handle, writer, method, origin, path, requestHeaders, variant, meta, deleteAt, Date.now(), store.#touch,
             store.#memo.size > 0
           )
           store.#touch = 0
@@ -324,7 +307,7 @@ class MemoryCacheStore extends EventEmitter {
     if (typeof key.path !== 'string') {
       throw new TypeError(`expected key.path to be string, got ${typeof key.path}`)
     }
-    const out = binding.memoryStoreDelete(this.#handle, resourceKey(key.origin, key.path))
+    const out = binding.memoryStoreDelete(this.#handle, key.origin, key.path)
     if (out.length > 0) this.#forget(out, 0)
   }
 

@@ -5,14 +5,8 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString, JsValue, ValueType};
 
 use crate::http::vary::{HeaderValue, RequestHeaders};
+use crate::store::entry::resource_key_utf16;
 use crate::store::memory::Served;
-
-/// Splits `method + '\n' + resourceKey` (the JS shell's packed request key).
-pub fn split_method(packed: &str) -> Result<(&str, &str)> {
-    packed
-        .split_once('\n')
-        .ok_or_else(|| Error::new(Status::InvalidArg, "malformed cache key".to_owned()))
-}
 
 /// The shell's report of its previous lookup, as one number: `0` nothing,
 /// `id` served the single candidate, `-id` served `id` picked among several,
@@ -122,4 +116,80 @@ impl RequestHeaders for JsHeaders<'_> {
             Some(obj) => header_value(obj.get::<Unknown>(name).unwrap_or(None)),
         }
     }
+}
+
+/// Stack room for a resource key, in UTF-16 code units.
+const INLINE_UNITS: usize = 1024;
+
+/// Copies a JS string's UTF-16 code units into `buf`; returns how many were
+/// copied, or `None` if the string may not have fit.
+fn read_utf16(
+    env: napi::sys::napi_env,
+    value: napi::sys::napi_value,
+    buf: &mut [std::mem::MaybeUninit<u16>],
+) -> Result<Option<usize>> {
+    let mut len = 0usize;
+    // SAFETY: `buf` is valid for `buf.len()` units; napi writes at most
+    // `buf.len() - 1` units plus a NUL and reports the count in `len`.
+    check_status!(unsafe {
+        napi::sys::napi_get_value_string_utf16(
+            env,
+            value,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut len,
+        )
+    })?;
+    Ok((len + 1 < buf.len()).then_some(len))
+}
+
+fn utf16_of(env: napi::sys::napi_env, value: napi::sys::napi_value) -> Result<Vec<u16>> {
+    let mut len = 0usize;
+    // SAFETY: a null buffer asks napi for the length only.
+    check_status!(unsafe {
+        napi::sys::napi_get_value_string_utf16(env, value, std::ptr::null_mut(), 0, &mut len)
+    })?;
+    let mut units = vec![0u16; len + 1];
+    let mut copied = 0usize;
+    // SAFETY: `units` holds len + 1 units, room for the string and its NUL.
+    check_status!(unsafe {
+        napi::sys::napi_get_value_string_utf16(
+            env,
+            value,
+            units.as_mut_ptr(),
+            units.len(),
+            &mut copied,
+        )
+    })?;
+    units.truncate(copied);
+    Ok(units)
+}
+
+/// Builds the resource key of `origin` + `path` (`store::entry::resource_key_utf16`
+/// layout, native endianness) straight from the JS strings, on the stack for
+/// usual lengths, and calls `f` with it. UTF-16 copies are lossless and need no
+/// encoding work (the hot path of every lookup).
+pub fn with_key<R>(
+    origin: &JsString,
+    path: &JsString,
+    f: impl FnOnce(&[u8]) -> Result<R>,
+) -> Result<R> {
+    let (o, p) = (origin.value(), path.value());
+    let env = o.env;
+    let mut buf = [std::mem::MaybeUninit::<u16>::uninit(); INLINE_UNITS];
+    if let Some(olen) = read_utf16(env, o.value, &mut buf[2..])? {
+        if let Some(plen) = read_utf16(env, p.value, &mut buf[2 + olen..])? {
+            let prefix = (olen as u32).to_ne_bytes();
+            buf[0].write(u16::from_ne_bytes([prefix[0], prefix[1]]));
+            buf[1].write(u16::from_ne_bytes([prefix[2], prefix[3]]));
+            let units = 2 + olen + plen;
+            // SAFETY: the first `units` units were initialised just above and
+            // by napi; any u16 memory may be viewed as twice as many bytes.
+            let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), 2 * units) };
+            return f(bytes);
+        }
+    }
+    let origin = utf16_of(env, o.value)?;
+    let path = utf16_of(env, p.value)?;
+    f(&resource_key_utf16(&origin, &path))
 }

@@ -9,7 +9,7 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString};
 use napi_derive::napi;
 
-use super::convert::{external_buffer, served, split_method, with_str, JsHeaders};
+use super::convert::{external_buffer, served, with_key, with_str, JsHeaders};
 use crate::http::vary::VaryKey;
 use crate::store::entry::{Method, NewEntry};
 use crate::store::memory::{Found, Limits, MemoryStore, Removals};
@@ -134,7 +134,7 @@ pub fn memory_store_open(
     ])
 }
 
-/// The live variants stored for `method + '\n' + key`: an id, `-1` for none,
+/// The live variants stored for `method` at `origin` + `path`: an id, `-1` for none,
 /// or `[reclaimed (0/1), ...ids in write order]` when there are several or the
 /// lookup reclaimed expired entries (the caller then drains removals).
 /// `touch` reports what was served after the previous lookup (see
@@ -142,29 +142,32 @@ pub fn memory_store_open(
 #[napi(catch_unwind)]
 pub fn memory_store_lookup(
     slot: u32,
-    packed: JsString,
+    method: JsString,
+    origin: JsString,
+    path: JsString,
     touch: f64,
     now: f64,
 ) -> Result<Either<f64, Vec<f64>>> {
     let h = get_handle(slot)?;
-    with_str(&packed, |packed| {
-        let (method, key) = split_method(packed)?;
-        let lookup = h.store.lookup(key, method, now, served(touch));
-        Ok(match (lookup.found, lookup.reclaimed) {
-            (Found::Miss, false) => Either::A(-1.0),
-            (Found::One(id), false) => Either::A(id as f64),
-            (found, reclaimed) => {
-                let ids = match found {
-                    Found::Miss => Vec::new(),
-                    Found::One(id) => vec![id],
-                    Found::Many(ids) => ids,
-                };
-                let mut out = Vec::with_capacity(ids.len() + 1);
-                out.push(reclaimed as u8 as f64);
-                out.extend(ids.into_iter().map(|id| id as f64));
-                Either::B(out)
-            }
+    with_key(&origin, &path, |key| {
+        with_str(&method, |method| {
+            Ok(h.store.lookup(key, method, now, served(touch)))
         })
+    })
+    .map(|lookup| match (lookup.found, lookup.reclaimed) {
+        (Found::Miss, false) => Either::A(-1.0),
+        (Found::One(id), false) => Either::A(id as f64),
+        (found, reclaimed) => {
+            let ids = match found {
+                Found::Miss => Vec::new(),
+                Found::One(id) => vec![id],
+                Found::Many(ids) => ids,
+            };
+            let mut out = Vec::with_capacity(ids.len() + 1);
+            out.push(reclaimed as u8 as f64);
+            out.extend(ids.into_iter().map(|id| id as f64));
+            Either::B(out)
+        }
     })
 }
 
@@ -240,7 +243,7 @@ pub fn memory_store_abort(slot: u32, writer: i32) -> Result<()> {
 }
 
 /// Commits writer `writer` (negative: empty body) as the response for
-/// `method + '\n' + key` and variant `variant`. `want_removed`: whether the
+/// `method` at `origin` + `path`, variant `variant`. `want_removed`: whether the
 /// caller memoises entries and so needs the ids removed since its last call.
 /// Returns the stored id (-1: not stored) when nothing else happened, else
 /// `[storedId or -1, exceeded (0/1), size, count, ...removedIds]`.
@@ -249,7 +252,9 @@ pub fn memory_store_abort(slot: u32, writer: i32) -> Result<()> {
 pub fn memory_store_commit(
     slot: u32,
     writer: i32,
-    packed: String,
+    method: String,
+    origin: JsString,
+    path: JsString,
     headers: Option<Object>,
     variant: String,
     meta: String,
@@ -268,11 +273,10 @@ pub fn memory_store_commit(
             None => return Err(Error::new(Status::InvalidArg, "unknown writer".to_owned())),
         }
     };
-    let (method, key) = split_method(&packed)?;
     let vary = VaryKey::decode(&variant)
         .ok_or_else(|| Error::new(Status::InvalidArg, "malformed variant key".to_owned()))?;
     let entry = NewEntry {
-        method: Method::new(method),
+        method: Method::new(&method),
         variant: variant.into_boxed_str(),
         vary,
         meta: Bytes::from(meta.into_bytes()),
@@ -280,7 +284,9 @@ pub fn memory_store_commit(
         delete_at,
     };
     let mut request = JsHeaders(headers.as_ref());
-    let outcome = h.store.insert(key, entry, &mut request, now, served(touch));
+    let outcome = with_key(&origin, &path, |key| {
+        Ok(h.store.insert(key, entry, &mut request, now, served(touch)))
+    })?;
     let stored = outcome.stored.map_or(-1.0, |id| id as f64);
     let mut out = vec![stored];
     match outcome.exceeded {
@@ -302,9 +308,9 @@ pub fn memory_store_commit(
 /// Removes every variant of the resource key (any method); returns removed
 /// ids as `memory_store_removed` does.
 #[napi(catch_unwind)]
-pub fn memory_store_delete(slot: u32, key: String) -> Result<Vec<f64>> {
+pub fn memory_store_delete(slot: u32, origin: JsString, path: JsString) -> Result<Vec<f64>> {
     let h = get_handle(slot)?;
-    h.store.delete(&key);
+    with_key(&origin, &path, |key| Ok(h.store.delete(key)))?;
     let mut out = Vec::new();
     h.drain_removed(&mut out);
     Ok(out)

@@ -10,24 +10,27 @@ use crate::http::vary::VaryKey;
 /// keyed by id can never serve a replaced or evicted response.
 pub type EntryId = u64;
 
-/// Encodes the primary cache key (RFC 9111 §4: origin and path; the method and
-/// Vary select among the variants stored under it) unambiguously: the origin's
-/// length leads, so `http://a:1` + `/x` and `http://a` + `:1/x` differ (undici
-/// joins them with `:` and lets them collide). The JS shell builds the same
-/// string with JS lengths; both sides only ever compare these strings.
-pub fn resource_key(origin: &str, path: &str) -> String {
-    let mut s = String::with_capacity(origin.len() + path.len() + 6);
-    s.push_str(
-        &origin
-            .chars()
-            .map(char::len_utf16)
-            .sum::<usize>()
-            .to_string(),
-    );
-    s.push(':');
-    s.push_str(origin);
-    s.push_str(path);
-    s
+/// The primary cache key (RFC 9111 §4: origin and path; the method and Vary
+/// select among the variants stored under it) as bytes: the origin's length in
+/// UTF-16 code units (u32), then origin and path as UTF-16 (native
+/// endianness, as the binding copies them from JS).
+/// Length-prefixed, so `http://a:1` + `/x` and `http://a` + `:1/x` differ
+/// (undici joins them with `:` and lets them collide); UTF-16 as JS holds it,
+/// so no two JS strings share a key (UTF-8 would merge lone surrogates).
+pub fn resource_key_utf16(origin: &[u16], path: &[u16]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(4 + 2 * (origin.len() + path.len()));
+    key.extend_from_slice(&(origin.len() as u32).to_ne_bytes());
+    for unit in origin.iter().chain(path) {
+        key.extend_from_slice(&unit.to_ne_bytes());
+    }
+    key
+}
+
+/// [`resource_key_utf16`] of Rust strings.
+pub fn resource_key(origin: &str, path: &str) -> Vec<u8> {
+    let origin: Vec<u16> = origin.encode_utf16().collect();
+    let path: Vec<u16> = path.encode_utf16().collect();
+    resource_key_utf16(&origin, &path)
 }
 
 /// Request method, with the two cacheable ones kept inline.
@@ -76,7 +79,7 @@ pub struct NewEntry {
 /// A stored response.
 #[derive(Debug)]
 pub struct Entry {
-    pub key: Arc<str>,
+    pub key: Arc<[u8]>,
     pub method: Method,
     pub variant: Box<str>,
     pub vary: VaryKey,

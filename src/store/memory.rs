@@ -164,7 +164,7 @@ pub struct Lookup {
 
 struct Inner {
     entries: LruSlab<Entry>,
-    index: HashMap<Arc<str>, SmallVec<[Variant; 2]>>,
+    index: HashMap<Arc<[u8]>, SmallVec<[Variant; 2]>>,
     expiry: BinaryHeap<Expiry>,
     size: u64,
     /// A write crossed a limit and usage has not since been below both limits.
@@ -317,7 +317,7 @@ impl MemoryStore {
     /// here are reclaimed. A single candidate counts as a hit now (so a caller
     /// that never calls again still counts it); `served` reports the previous
     /// lookup's outcome and is applied first.
-    pub fn lookup(&self, key: &str, method: &str, now: f64, served: Served) -> Lookup {
+    pub fn lookup(&self, key: &[u8], method: &str, now: f64, served: Served) -> Lookup {
         let mut inner = self.inner.lock();
         inner.served(served);
         inner.lookups += 1;
@@ -375,7 +375,7 @@ impl MemoryStore {
     /// matches without reading any header.
     pub fn insert<H: RequestHeaders + ?Sized>(
         &self,
-        key: &str,
+        key: &[u8],
         entry: NewEntry,
         request: &mut H,
         now: f64,
@@ -478,7 +478,7 @@ impl MemoryStore {
     }
 
     /// Removes every variant of the resource; returns how many were removed.
-    pub fn delete(&self, key: &str) -> usize {
+    pub fn delete(&self, key: &[u8]) -> usize {
         let mut inner = self.inner.lock();
         let ids: SmallVec<[EntryId; 4]> = inner
             .index
@@ -623,8 +623,12 @@ mod tests {
             resource_key("http://a:1", "/x"),
             resource_key("http://a", ":1/x")
         );
-        // Lengths are JS (UTF-16) lengths, as the shell computes them.
-        assert_eq!(resource_key("é𝄞", "/"), "3:é𝄞/");
+        // Lengths are UTF-16 lengths, as JS counts them.
+        assert_eq!(&resource_key("é𝄞", "/")[..4], &3u32.to_ne_bytes());
+        // Lone surrogates stay distinct (UTF-8 would turn both into U+FFFD).
+        let a = crate::store::entry::resource_key_utf16(&[0x2f], &[0xd800]);
+        let b = crate::store::entry::resource_key_utf16(&[0x2f], &[0xdfff]);
+        assert_ne!(a, b);
     }
 
     #[test]
@@ -727,7 +731,7 @@ mod tests {
         e
     }
 
-    fn found(store: &MemoryStore, key: &str, method: &str, now: f64) -> Found {
+    fn found(store: &MemoryStore, key: &[u8], method: &str, now: f64) -> Found {
         store.lookup(key, method, now, Served::Nothing).found
     }
 
