@@ -97,6 +97,36 @@ impl VaryKey {
 
     // RFC 9111 §4.1: a stored response can be used only if every header field
     // nominated by its Vary matches in the original and the presented request.
+    /// The encoding [`VaryKey::decode`] reads (fields in this key's order).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        for (i, (name, value)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(FIELD);
+            }
+            out.push_str(name);
+            out.push(NAME_END);
+            match value {
+                HeaderValue::Absent | HeaderValue::Invalid => out.push('n'),
+                HeaderValue::One(v) => {
+                    out.push('s');
+                    out.push_str(v);
+                }
+                HeaderValue::Many(items) if items.is_empty() => out.push('e'),
+                HeaderValue::Many(items) => {
+                    out.push('a');
+                    for (j, item) in items.iter().enumerate() {
+                        if j > 0 {
+                            out.push(ITEM);
+                        }
+                        out.push_str(item);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     pub fn matches<H: RequestHeaders + ?Sized>(&self, request: &mut H) -> bool {
         self.0
             .iter()
@@ -159,6 +189,7 @@ mod tests {
                 ("d".into(), HeaderValue::Many(Box::new([]))),
             ]
         );
+        assert_eq!(VaryKey::decode(&key.encode()), Some(key));
         assert_eq!(VaryKey::decode(""), Some(VaryKey::default()));
         assert_eq!(VaryKey::decode("a"), None);
         assert_eq!(VaryKey::decode("a\u{0}z"), None);

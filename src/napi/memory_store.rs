@@ -10,7 +10,6 @@ use napi::{Env, JsString};
 use napi_derive::napi;
 
 use super::convert::{external_buffer, served, with_key, with_str, JsHeaders};
-use crate::http::vary::VaryKey;
 use crate::store::entry::{Method, NewEntry};
 use crate::store::memory::{Found, Limits, MemoryStore, Removals};
 
@@ -273,12 +272,9 @@ pub fn memory_store_commit(
             None => return Err(Error::new(Status::InvalidArg, "unknown writer".to_owned())),
         }
     };
-    let vary = VaryKey::decode(&variant)
-        .ok_or_else(|| Error::new(Status::InvalidArg, "malformed variant key".to_owned()))?;
     let entry = NewEntry {
         method: Method::new(&method),
         variant: variant.into_boxed_str(),
-        vary,
         meta: Bytes::from(meta.into_bytes()),
         body: Bytes::from(body),
         delete_at,

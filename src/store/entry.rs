@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::http::vary::VaryKey;
+use crate::http::vary::{RequestHeaders, VaryKey};
 
 /// Identifies an entry for its whole life; never reused, so a caller's memo
 /// keyed by id can never serve a replaced or evicted response.
@@ -64,10 +64,9 @@ impl Method {
 pub struct NewEntry {
     pub method: Method,
     /// The secondary key (RFC 9111 §4.1) in canonical form (names sorted):
-    /// the request header values the response varies on.
+    /// the request header values the response varies on, encoded as
+    /// [`VaryKey::decode`] reads it.
     pub variant: Box<str>,
-    /// The same, decoded, to test other requests against.
-    pub vary: VaryKey,
     /// Opaque metadata owned by the caller (the JS shell keeps the response's
     /// status, headers, directives, times and Vary values here, serialised once).
     pub meta: Bytes,
@@ -82,13 +81,19 @@ pub struct Entry {
     pub key: Arc<[u8]>,
     pub method: Method,
     pub variant: Box<str>,
-    pub vary: VaryKey,
     pub meta: Bytes,
     pub body: Bytes,
     pub delete_at: f64,
 }
 
 impl Entry {
+    /// Whether this response may answer a request with these headers
+    /// (RFC 9111 §4.1). Decoded on demand: it is needed only when a write
+    /// must find the response it replaces under a different variant key.
+    pub fn varies_to<H: RequestHeaders + ?Sized>(&self, request: &mut H) -> bool {
+        VaryKey::decode(&self.variant).is_some_and(|v| v.matches(request))
+    }
+
     /// Bytes of the body: what `size` and `maxSize` count, as undici counts them.
     pub fn size(&self) -> u64 {
         self.body.len() as u64

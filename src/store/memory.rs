@@ -417,7 +417,7 @@ impl MemoryStore {
                         && inner
                             .entries
                             .get(v.id)
-                            .is_some_and(|e| e.variant == entry.variant || e.vary.matches(request))
+                            .is_some_and(|e| e.variant == entry.variant || e.varies_to(request))
                 });
                 (k.clone(), previous.map(|v| v.id))
             }
@@ -433,7 +433,6 @@ impl MemoryStore {
             key: key.clone(),
             method: entry.method,
             variant: entry.variant,
-            vary: entry.vary,
             meta: entry.meta,
             body: entry.body,
             delete_at: entry.delete_at,
@@ -586,7 +585,6 @@ mod tests {
         NewEntry {
             method: Method::Get,
             variant: "".into(),
-            vary: VaryKey::default(),
             meta: Bytes::from_static(b"{}"),
             body: Bytes::copy_from_slice(body),
             delete_at,
@@ -726,8 +724,7 @@ mod tests {
     fn variant(vary: &[(&str, HeaderValue)]) -> NewEntry {
         let mut e = new_entry(b"body", 1e15);
         let key = VaryKey(vary.iter().map(|(n, v)| ((*n).into(), v.clone())).collect());
-        e.variant = format!("{key:?}").into();
-        e.vary = key;
+        e.variant = key.encode().into();
         e
     }
 
