@@ -97,14 +97,19 @@ export declare function pageCacheContent(handle: ExternalObject<PageHandle>, id:
 /** Removes the page under `key`; returns its id or -1. */
 export declare function pageCacheDelete(handle: ExternalObject<PageHandle>, key: string): number
 
+/** Invalidations so far, store-wide (see `PageCache::generation`). */
+export declare function pageCacheGeneration(handle: ExternalObject<PageHandle>): number
+
 /** The id of the live page under `key`, or -1. */
 export declare function pageCacheGet(handle: ExternalObject<PageHandle>, key: string, now: number): number
 
 /**
  * Stores `content` under `key` with `tags`; `expires_at` is ms since the
- * epoch (`Infinity`: never). Returns `[storedId or -1, ...removedIds]`.
+ * epoch (`Infinity`: never). Nothing is stored if the cache was invalidated
+ * since `generation` (negative: no such check). Returns
+ * `[storedId, or -1 (not stored) or -2 (invalidated since), ...removedIds]`.
  */
-export declare function pageCacheInsert(handle: ExternalObject<PageHandle>, key: string, content: string, tags: Array<string>, expiresAt: number, now: number): Array<number>
+export declare function pageCacheInsert(handle: ExternalObject<PageHandle>, key: string, content: string, tags: Array<string>, expiresAt: number, now: number, generation: number): Array<number>
 
 /**
  * Removes every page carrying any of `tags`. Returns `[count, ...ids]`, the
@@ -112,7 +117,8 @@ export declare function pageCacheInsert(handle: ExternalObject<PageHandle>, key:
  */
 export declare function pageCacheInvalidate(handle: ExternalObject<PageHandle>, tags: Array<string>, withIds: boolean): Array<number>
 
-export declare function pageCacheOpen(maxSize: number, maxCount: number): ExternalObject<PageHandle>
+/** Opens a page cache: the process-wide one called `name`, if given. */
+export declare function pageCacheOpen(maxSize: number, maxCount: number, name?: string | undefined | null): ExternalObject<PageHandle>
 
 /** Removes expired pages; returns their ids. */
 export declare function pageCachePurge(handle: ExternalObject<PageHandle>, now: number): Array<number>

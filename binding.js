@@ -855,6 +855,7 @@ module.exports.noop = nativeBinding.noop
 module.exports.pageCacheClear = nativeBinding.pageCacheClear
 module.exports.pageCacheContent = nativeBinding.pageCacheContent
 module.exports.pageCacheDelete = nativeBinding.pageCacheDelete
+module.exports.pageCacheGeneration = nativeBinding.pageCacheGeneration
 module.exports.pageCacheGet = nativeBinding.pageCacheGet
 module.exports.pageCacheInsert = nativeBinding.pageCacheInsert
 module.exports.pageCacheInvalidate = nativeBinding.pageCacheInvalidate

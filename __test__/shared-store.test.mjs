@@ -165,3 +165,28 @@ test('the store is freed when its last handle is collected', () => {
   const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' })
   assert.equal(out.trim(), 'freed')
 })
+
+test('ferrocache/vsf: a named page cache is shared by workers, invalidation included', async () => {
+  const vsfPath = fileURLToPath(new URL('../lib/vsf.js', import.meta.url))
+  const run = (body) => new Promise((resolve, reject) => {
+    const src = `
+      const { parentPort } = require('node:worker_threads')
+      const driver = require(${JSON.stringify(vsfPath)}).default({ name: 'shared-pages', maxCount: 100 })
+      ;(${body})(driver).then((out) => parentPort.postMessage(out))
+    `
+    const w = new Worker(src, { eval: true })
+    w.once('message', resolve)
+    w.once('error', reject)
+  })
+  const main = require('../lib/vsf.js').default({ name: 'shared-pages', maxCount: 100 })
+  assert.throws(() => require('../lib/vsf.js').default({ name: 'shared-pages', maxCount: 5 }), RangeError)
+  await run(`async (d) => d.invoke({ route: '/p/1', render: async () => ({ html: '<p>1</p>' }), getTags: () => ['product:1'] })`)
+  let renders = 0
+  const hit = await main.invoke({ route: '/p/1', render: async () => { renders++; return { html: 'again' } }, getTags: () => ['product:1'] })
+  assert.deepEqual(hit, { html: '<p>1</p>' })
+  assert.equal(renders, 0, 'the page stored by the worker is a hit here')
+  await run(`async (d) => d.invalidate({ request: {}, response: {}, tags: ['product:1'] })`)
+  const after = await main.invoke({ route: '/p/1', render: async () => { renders++; return { html: 'fresh' } }, getTags: () => ['product:1'] })
+  assert.deepEqual(after, { html: 'fresh' })
+  assert.equal(renders, 1, 'the invalidation in the worker dropped the page here too')
+})

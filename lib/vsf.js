@@ -86,7 +86,11 @@ function readOptions (opts) {
   if (onError !== null && typeof onError !== 'function') {
     throw new TypeError(`${WHERE} options.onError must be a function, got ${typeName(onError)}`)
   }
-  return { maxSize, maxCount, memoSize, ttl, keyPrefix, invalidatedHeader, onError }
+  const name = opts.name
+  if (name !== undefined && (typeof name !== 'string' || name.length === 0)) {
+    throw new TypeError(`${WHERE} options.name must be a non-empty string, got ${typeName(name)}`)
+  }
+  return { maxSize, maxCount, memoSize, ttl, keyPrefix, invalidatedHeader, onError, name }
 }
 
 /** A copy for one caller: hits must not see each other's changes to the top level. */
@@ -129,8 +133,6 @@ class VsfPageCache {
   #memoKeys = new Map()
   /** key -> Promise<{ content, json, parsed }> of the render under way */
   #inflight = new Map()
-  /** Bumped by every invalidation: a render that overlapped one is not stored. */
-  #generation = 0
 
   constructor (options) {
     const o = readOptions(options)
@@ -142,7 +144,12 @@ class VsfPageCache {
     this.maxSize = o.maxSize
     this.maxCount = o.maxCount
     this.ttl = o.ttl
-    this.#handle = binding.pageCacheOpen(o.maxSize, o.maxCount)
+    try {
+      this.#handle = binding.pageCacheOpen(o.maxSize, o.maxCount, o.name)
+    } catch (err) {
+      // A named page cache exists with other limits.
+      throw new RangeError(`${WHERE}: ${err.message}`)
+    }
     this.invoke = this.invoke.bind(this)
     this.invalidate = this.invalidate.bind(this)
     this.invalidateAll = this.invalidateAll.bind(this)
@@ -245,7 +252,9 @@ class VsfPageCache {
     // no waiters from becoming an unhandled rejection.
     running.catch(() => {})
     this.#inflight.set(k, running)
-    const generation = this.#generation
+    // A render that overlaps an invalidation (by any thread sharing the
+    // cache) is served but not stored.
+    const generation = binding.pageCacheGeneration(this.#handle)
     try {
       const content = await render()
       const json = this.#store(k, content, getTags, generation)
@@ -290,10 +299,10 @@ class VsfPageCache {
       this.#report(new TypeError(`${WHERE}: render() of '${k}' resolved to ${typeName(content)}, not cached`))
       return undefined
     }
-    if (generation !== this.#generation) return undefined
     const now = Date.now()
-    const out = binding.pageCacheInsert(this.#handle, k, json, tags, now + this.#ttlMs, now)
+    const out = binding.pageCacheInsert(this.#handle, k, json, tags, now + this.#ttlMs, now, generation)
     if (out.length > 1) this.#forget(out, 1)
+    if (out[0] === -2) return undefined // invalidated while rendering
     return json
   }
 
@@ -319,7 +328,6 @@ class VsfPageCache {
   async invalidate ({ response, tags } = {}) {
     const bad = assertTags(tags, 'invalidate() tags')
     if (bad !== null) throw bad
-    if (tags.length > 0) this.#generation++
     let count
     if (tags.includes('*')) {
       count = this.#clear()
@@ -337,7 +345,6 @@ class VsfPageCache {
    * @returns {Promise<number>} how many pages were dropped
    */
   async invalidateAll ({ response } = {}) {
-    this.#generation++
     const count = this.#clear()
     this.#respond(response, count)
     return count

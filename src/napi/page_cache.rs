@@ -29,15 +29,36 @@ fn ids(out: &mut Vec<f64>, ids: impl IntoIterator<Item = PageId>) {
     out.extend(ids.into_iter().map(|id| id as f64));
 }
 
+/// Opens a page cache: the process-wide one called `name`, if given.
 #[napi(catch_unwind)]
-pub fn page_cache_open(max_size: f64, max_count: f64) -> External<PageHandle> {
-    let cache = PageCache::new(PageLimits {
+pub fn page_cache_open(
+    max_size: f64,
+    max_count: f64,
+    name: Option<String>,
+) -> Result<External<PageHandle>> {
+    let limits = PageLimits {
         max_size: limit(max_size),
         max_count: limit(max_count),
-    });
-    External::new(PageHandle {
-        cache: Arc::new(cache),
-    })
+    };
+    let cache = match name {
+        None => Arc::new(PageCache::new(limits)),
+        Some(name) => PageCache::open_named(&name, limits).map_err(|existing| {
+            Error::new(
+                Status::InvalidArg,
+                format!(
+                    "page cache '{name}' is already open with maxSize {}, maxCount {}: open it with the same limits",
+                    existing.max_size, existing.max_count
+                ),
+            )
+        })?,
+    };
+    Ok(External::new(PageHandle { cache }))
+}
+
+/// Invalidations so far, store-wide (see `PageCache::generation`).
+#[napi(catch_unwind)]
+pub fn page_cache_generation(handle: &External<PageHandle>) -> f64 {
+    handle.cache.generation() as f64
 }
 
 /// The id of the live page under `key`, or -1.
@@ -66,7 +87,9 @@ pub fn page_cache_tags(handle: &External<PageHandle>, id: f64) -> Option<Vec<Str
 }
 
 /// Stores `content` under `key` with `tags`; `expires_at` is ms since the
-/// epoch (`Infinity`: never). Returns `[storedId or -1, ...removedIds]`.
+/// epoch (`Infinity`: never). Nothing is stored if the cache was invalidated
+/// since `generation` (negative: no such check). Returns
+/// `[storedId, or -1 (not stored) or -2 (invalidated since), ...removedIds]`.
 #[napi(catch_unwind)]
 pub fn page_cache_insert(
     handle: &External<PageHandle>,
@@ -75,8 +98,10 @@ pub fn page_cache_insert(
     tags: Vec<String>,
     expires_at: f64,
     now: f64,
+    generation: f64,
 ) -> Vec<f64> {
-    let outcome = handle.cache.insert(
+    let since = (generation >= 0.0).then_some(generation as u64);
+    let outcome = handle.cache.insert_since(
         NewPage {
             key: &key,
             content: Bytes::from(content.into_bytes()),
@@ -84,9 +109,17 @@ pub fn page_cache_insert(
             expires_at,
         },
         now,
+        since,
     );
     let mut out = Vec::with_capacity(1 + outcome.removed.len());
-    out.push(outcome.stored.map_or(-1.0, |id| id as f64));
+    // Generations only grow: a refused page whose generation is now stale
+    // was refused for that reason.
+    let invalidated = since.is_some_and(|g| g != handle.cache.generation());
+    out.push(match outcome.stored {
+        Some(id) => id as f64,
+        None if invalidated => -2.0,
+        None => -1.0,
+    });
     ids(&mut out, outcome.removed);
     out
 }

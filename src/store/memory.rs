@@ -11,7 +11,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
-use std::sync::{Arc, LazyLock, Weak};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use hashbrown::HashMap;
@@ -22,6 +22,7 @@ use smallvec::SmallVec;
 use crate::http::vary::RequestHeaders;
 use crate::store::entry::{Entry, EntryId, Method, NewEntry};
 use crate::store::lru_slab::LruSlab;
+use crate::store::named::Registry;
 
 /// The limits a store enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,9 +256,7 @@ impl Inner {
     }
 }
 
-/// Process-wide stores by name: every thread that opens a name shares one
-/// store. Weak, so the store is freed when the last handle goes.
-static NAMED: LazyLock<Mutex<HashMap<String, Weak<MemoryStore>>>> = LazyLock::new(Default::default);
+static NAMED: Registry<MemoryStore> = Registry::new();
 
 /// A named store already exists with other limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -297,20 +296,19 @@ impl MemoryStore {
     /// The process-wide store called `name`, created with `limits` by its
     /// first opener; a later opener must ask for the same limits.
     pub fn open_named(name: &str, limits: Limits) -> Result<Arc<MemoryStore>, LimitsMismatch> {
-        let mut named = NAMED.lock();
-        if let Some(store) = named.get(name).and_then(Weak::upgrade) {
-            return if store.limits == limits {
-                Ok(store)
-            } else {
-                Err(LimitsMismatch {
-                    existing: store.limits,
-                })
-            };
-        }
-        named.retain(|_, weak| weak.strong_count() > 0);
-        let store = Arc::new(MemoryStore::new(limits));
-        named.insert(name.to_owned(), Arc::downgrade(&store));
-        Ok(store)
+        NAMED.open(
+            name,
+            || MemoryStore::new(limits),
+            |store| {
+                if store.limits == limits {
+                    Ok(())
+                } else {
+                    Err(LimitsMismatch {
+                        existing: store.limits,
+                    })
+                }
+            },
+        )
     }
 
     /// The live variants stored under `key` for `method`. Expired variants met

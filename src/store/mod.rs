@@ -3,5 +3,6 @@
 pub mod entry;
 pub mod lru_slab;
 pub mod memory;
+pub mod named;
 pub mod pages;
 pub mod tags;

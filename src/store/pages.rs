@@ -9,6 +9,9 @@
 //!   expired, replaced, invalidated, deleted or cleared;
 //! - `Send + Sync`: one cache can serve every thread of the process.
 
+use std::sync::Arc;
+
+use crate::store::named::Registry;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
@@ -130,6 +133,8 @@ struct Inner {
     expiry: BinaryHeap<Expiry>,
     size: u64,
     next_id: PageId,
+    /// Bumped by every invalidation; see [`PageCache::generation`].
+    generation: u64,
     stats: PageStats,
 }
 
@@ -184,7 +189,26 @@ pub struct PageCache {
     inner: Mutex<Inner>,
 }
 
+static NAMED: Registry<PageCache> = Registry::new();
+
 impl PageCache {
+    /// The process-wide page cache called `name`, created with `limits` by
+    /// its first opener; a later opener must ask for the same limits (else
+    /// `Err` with the existing ones).
+    pub fn open_named(name: &str, limits: PageLimits) -> Result<Arc<PageCache>, PageLimits> {
+        NAMED.open(
+            name,
+            || PageCache::new(limits),
+            |cache| {
+                if cache.limits == limits {
+                    Ok(())
+                } else {
+                    Err(cache.limits)
+                }
+            },
+        )
+    }
+
     pub fn new(limits: PageLimits) -> Self {
         PageCache {
             limits,
@@ -195,6 +219,7 @@ impl PageCache {
                 expiry: BinaryHeap::new(),
                 size: 0,
                 next_id: 1,
+                generation: 0,
                 stats: PageStats::default(),
             }),
         }
@@ -265,10 +290,33 @@ impl PageCache {
     /// the cache is left as it was, except that a page it would have replaced
     /// is removed (it is stale: the caller has rendered anew).
     pub fn insert<S: AsRef<str>>(&self, page: NewPage<'_, S>, now: f64) -> InsertOutcome {
+        self.insert_since(page, now, None)
+    }
+
+    /// Invalidations so far (tags or everything): a render that started at
+    /// one generation and ends at another may hold what was invalidated.
+    pub fn generation(&self) -> u64 {
+        self.inner.lock().generation
+    }
+
+    /// [`PageCache::insert`], unless the cache was invalidated since
+    /// `generation` (by any thread sharing it): then nothing is stored.
+    pub fn insert_since<S: AsRef<str>>(
+        &self,
+        page: NewPage<'_, S>,
+        now: f64,
+        generation: Option<u64>,
+    ) -> InsertOutcome {
         let limits = self.limits;
         let mut inner = self.inner.lock();
         let mut removed = Vec::new();
         inner.reclaim_expired(now, &mut removed);
+        if generation.is_some_and(|g| g != inner.generation) {
+            return InsertOutcome {
+                stored: None,
+                removed,
+            };
+        }
 
         if let Some(&previous) = inner.keys.get(page.key) {
             if inner.remove(previous, Removal::Replaced) {
@@ -322,6 +370,9 @@ impl PageCache {
     /// Removes every page carrying any of `tags`; returns their ids.
     pub fn invalidate<S: AsRef<str>>(&self, tags: &[S]) -> Vec<PageId> {
         let mut inner = self.inner.lock();
+        if !tags.is_empty() {
+            inner.generation += 1;
+        }
         let mut removed = Vec::new();
         for tag in tags {
             for id in inner.tags.ids(tag.as_ref()) {
@@ -344,6 +395,7 @@ impl PageCache {
     pub fn clear(&self) -> u64 {
         let mut inner = self.inner.lock();
         let n = inner.pages.len() as u64;
+        inner.generation += 1;
         inner.pages.clear();
         inner.keys.clear();
         inner.tags.clear();
@@ -617,5 +669,42 @@ mod tests {
     fn is_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<PageCache>();
+    }
+
+    #[test]
+    fn a_render_overlapping_an_invalidation_is_not_stored() {
+        let cache = PageCache::new(PageLimits::default());
+        let before = cache.generation();
+        cache.invalidate(&["product:1"]);
+        let page = NewPage {
+            key: "page:/p/1",
+            content: Bytes::from_static(b"{}"),
+            tags: &["product:1"],
+            expires_at: f64::INFINITY,
+        };
+        assert_eq!(
+            cache.insert_since(page.clone(), 0.0, Some(before)).stored,
+            None
+        );
+        assert!(cache
+            .insert_since(page, 0.0, Some(cache.generation()))
+            .stored
+            .is_some());
+    }
+
+    #[test]
+    fn named_caches_are_shared() {
+        let limits = PageLimits::default();
+        let a = PageCache::open_named("pages-test", limits).unwrap();
+        let b = PageCache::open_named("pages-test", limits).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = PageLimits {
+            max_count: 3,
+            ..limits
+        };
+        assert_eq!(
+            PageCache::open_named("pages-test", other).err(),
+            Some(limits)
+        );
     }
 }
