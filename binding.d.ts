@@ -131,3 +131,96 @@ export declare function pageCacheTags(handle: ExternalObject<PageHandle>, id: nu
 
 /** Whether page `id` is still live (marks it most recently used). */
 export declare function pageCacheTouch(handle: ExternalObject<PageHandle>, id: number, now: number): boolean
+
+/** The field names a Connection header lists, each NUL-terminated. */
+export declare function policyConnectionTokens(connection: string): string
+
+/**
+ * Up to three HTTP-dates, NUL-separated (empty = absent), in ms: writes
+ * io `[first, second, third]`, NaN where absent or not a date.
+ */
+export declare function policyDates(packed: unknown): void
+
+/**
+ * Directives as NUL-terminated `k` / `k=v` entries, for `toObject()`
+ * (`pragma` and `ignoreCargoCult` as at construction).
+ */
+export declare function policyDirectives(cacheControl: string | undefined | null, pragma: string | undefined | null, ignoreCargoCult: boolean): string
+
+/** A Warning value without 1xx warnings; null if none remain. */
+export declare function policyDrop1XxWarnings(warning: string): string | null
+
+/** If-None-Match without weak entity-tags; null if none remain. */
+export declare function policyDropWeakEtags(ifNoneMatch: string): string | null
+
+/**
+ * How the stored response may serve a request that matches it: 0 revalidate
+ * first, 1 serve, 2 serve and revalidate in the background. Reads io
+ * `[_, flags, maxAge, ageValue, responseTime, staleWhileRevalidate, staleIfError, now]`
+ * (the `policyTime` layout); the request's Cache-Control and Pragma, if any,
+ * are the arguments.
+ */
+export declare function policyEvaluate(cacheControl?: string | undefined | null, pragma?: string | undefined | null): number
+
+/** `policyEvaluate` for a request without Cache-Control or Pragma. */
+export declare function policyEvaluatePlain(): number
+
+/**
+ * `policyNew` with every header already reduced to numbers (memoized by the
+ * JS shell per distinct value), for exchanges without request Cache-Control,
+ * effective Pragma or a cargo-cult rewrite. Reads io `[status, method,
+ * flags, cacheHeuristic, immutableMinTtl, responseTime, ccBits, maxAge,
+ * sMaxage, staleWhileRevalidate, staleIfError, expires, date, lastModified,
+ * age]`, writes the facts like `policyNew`. With `IN_DATES_UNLOADED` the
+ * date slots are not filled: if the lifetime needs them, only io[0] =
+ * `NEEDS_DATES` is written; otherwise the facts, whose `date` is then unknown.
+ */
+export declare function policyFacts(): void
+
+/**
+ * The names of hop-by-hop fields (RFC 9110 §7.6.1, plus `date`), comma-separated;
+ * the JS shell reads them once.
+ */
+export declare function policyHopByHop(): string
+
+/** The `Float64Array` view of this thread's I/O slots. */
+export declare function policyIo(): Float64Array
+
+/** Whether a status is a server error that allows stale-if-error. */
+export declare function policyIsErrorStatus(status: number): boolean
+
+/**
+ * Builds a policy's facts.
+ *
+ * The general path (request Cache-Control, Pragma, cargo-cult rewrites):
+ * `packed` = expires NUL date NUL last-modified NUL age NUL pragma NUL
+ * request-cache-control NUL response-cache-control (the rest).
+ * Reads io `[status, method, flags, cacheHeuristic, immutableMinTtl, responseTime]`,
+ * writes io `[flags, maxAge, ageValue, date, staleWhileRevalidate, staleIfError]`.
+ * Returns the rewritten Cache-Control value when `ignoreCargoCult` rewrote
+ * it (flag `CARGO_CULT_REWRITTEN`).
+ */
+export declare function policyNew(packed: unknown): string | null
+
+/** `toNumberOrZero(value)` (the Age header's seconds, a directive's value). */
+export declare function policyNumberOrZero(value: unknown): number
+
+/** Whether a revalidation response selects the stored response for update. */
+export declare function policyRevalidationMatches(notModified: boolean, storedEtag?: string | undefined | null, storedLastModified?: string | undefined | null, etag?: string | undefined | null, lastModified?: string | undefined | null): boolean
+
+/** The Date to count from: io `[dateMs (NaN if absent/invalid), responseTime]`. */
+export declare function policyServerDate(): number
+
+/**
+ * A response Cache-Control value as numbers: writes io
+ * `[bits, maxAge, sMaxage, staleWhileRevalidate, staleIfError]`.
+ */
+export declare function policySummary(cacheControl: unknown): void
+
+/**
+ * A clock-dependent rule. Reads io `[op, flags, maxAge, ageValue,
+ * responseTime, staleWhileRevalidate, staleIfError, now]`; `op` 0 age (s),
+ * 1 timeToLive (ms), 2 stale, 3 useStaleWhileRevalidate, 4 stale-if-error
+ * window open, 5 warning 113 due (booleans as 1/0).
+ */
+export declare function policyTime(): number

@@ -119,3 +119,137 @@ export declare class MemoryCacheStore extends EventEmitter {
   once (event: 'maxSizeExceeded', listener: (info: MaxSizeExceededEvent) => void): this
   once (event: string | symbol, listener: (...args: any[]) => void): this
 }
+
+// ---------------------------------------------------------------------------
+// CachePolicy — drop-in for npm `http-cache-semantics` 4.3 (same shapes as
+// @types/http-cache-semantics, so code typed against it accepts this class).
+// ---------------------------------------------------------------------------
+
+export declare namespace CachePolicy {
+  interface Headers {
+    [header: string]: string | string[] | undefined
+  }
+
+  interface HttpRequest {
+    url?: string | undefined
+    method?: string | undefined
+    headers: Headers
+  }
+  type Request = HttpRequest
+
+  interface HttpResponse {
+    status?: number | undefined
+    headers: Headers
+  }
+  type Response = HttpResponse
+
+  interface Options {
+    /** Evaluate as a shared (proxy) cache: `private` not stored, `s-maxage` honoured. @default true */
+    shared?: boolean | undefined
+    /** Fraction of (Date - Last-Modified) used as heuristic lifetime. @default 0.1 */
+    cacheHeuristic?: number | undefined
+    /** Minimum time to cache `immutable` responses, ms. @default 86400000 */
+    immutableMinTimeToLive?: number | undefined
+    /** Ignore no-cache/no-store/must-revalidate when pre-check and post-check are present. @default false */
+    ignoreCargoCult?: boolean | undefined
+  }
+
+  /** `toObject()` output; http-cache-semantics' own serialization format (v: 1). */
+  interface CachePolicyObject {
+    v: number
+    t: number
+    sh: boolean
+    ch: number
+    imm: number
+    icc?: boolean | undefined
+    st: number
+    resh: Headers
+    rescc: { [key: string]: string }
+    m: string
+    u?: string | undefined
+    h?: string | undefined
+    a: boolean
+    reqh: Headers | null
+    reqcc: { [key: string]: string }
+  }
+
+  interface RevalidationPolicy<P = CachePolicy> {
+    /** The updated policy (the same object if stale-if-error applies). */
+    policy: P
+    /** Whether the body changed (use the new one, or refetch without validators). */
+    modified: boolean
+    /** Whether the revalidation response selected the stored response. */
+    matches: boolean
+  }
+
+  interface EvaluateRequestRevalidation {
+    /** `true`: wait for the server; `false`: stale-while-revalidate, update in the background. */
+    synchronous: boolean
+    headers: Headers
+  }
+
+  interface EvaluateRequestHitWithoutRevalidationResult {
+    response: { headers: Headers, status: number }
+    revalidation: undefined
+  }
+
+  interface EvaluateRequestHitWithRevalidationResult {
+    response: { headers: Headers, status: number }
+    revalidation: EvaluateRequestRevalidation
+  }
+
+  interface EvaluateRequestMissResult {
+    response: undefined
+    revalidation: EvaluateRequestRevalidation
+  }
+
+  type EvaluateRequestResult =
+    | EvaluateRequestHitWithRevalidationResult
+    | EvaluateRequestHitWithoutRevalidationResult
+    | EvaluateRequestMissResult
+}
+
+/** RFC 9111 cache policy of one request/response pair; rules evaluated in Rust. */
+export declare class CachePolicy {
+  constructor (req: CachePolicy.HttpRequest, res: CachePolicy.HttpResponse, options?: CachePolicy.Options)
+
+  /** Restores a policy from `toObject()` output (also the npm package's); a subclass gets an instance of itself. */
+  static fromObject<T extends CachePolicy = CachePolicy> (
+    this: new (req: any, res: any, options?: any) => T,
+    obj: CachePolicy.CachePolicyObject
+  ): T
+
+  /** The current time in ms; override to control the clock. */
+  now (): number
+  /** `false` if the response can never be cached. */
+  storable (): boolean
+  /** Whether the cached response serves `newRequest` now without contacting the server. */
+  satisfiesWithoutRevalidation (newRequest: CachePolicy.HttpRequest): boolean
+  /** How the cache can serve `newRequest`: cached response, revalidation, or both (stale-while-revalidate). */
+  evaluateRequest (newRequest: CachePolicy.HttpRequest): CachePolicy.EvaluateRequestResult
+  /** Headers to serve: hop-by-hop removed, Age and Date updated. A new object each call. */
+  responseHeaders (): CachePolicy.Headers
+  /** The stored status code. */
+  status (): number
+  /** The Date header in ms, or the time the response was received. */
+  date (): number
+  /** Age in seconds, updated for the current time (may be fractional). */
+  age (): number
+  /** Freshness lifetime in seconds (counted from Date). */
+  maxAge (): number
+  /** Ms this entry may still be useful, stale windows included. */
+  timeToLive (): number
+  /** Past its freshness lifetime. */
+  stale (): boolean
+  /** Whether stale-while-revalidate allows serving stale now. */
+  useStaleWhileRevalidate (): boolean
+  /** JSON-able serialization, readable by http-cache-semantics' `fromObject()`. */
+  toObject (): CachePolicy.CachePolicyObject
+  /** Request headers for revalidating with the origin (If-None-Match / If-Modified-Since). */
+  revalidationHeaders (newRequest: CachePolicy.HttpRequest): CachePolicy.Headers
+  /** Combines the stored response with a revalidation response. */
+  revalidatedPolicy (
+    revalidationRequest: CachePolicy.HttpRequest,
+    revalidationResponse?: CachePolicy.HttpResponse
+  ): CachePolicy.RevalidationPolicy<this>
+}

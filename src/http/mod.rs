@@ -1,3 +1,7 @@
 //! HTTP semantics building blocks (RFC 9110 / RFC 9111). Pure Rust, no N-API.
 
+pub mod cache_control;
+pub mod date;
+pub mod headers;
+pub mod policy;
 pub mod vary;

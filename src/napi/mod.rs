@@ -3,6 +3,7 @@
 //! method costs ~3x more per call in napi-rs 3.16, see docs/ARCHITECTURE.md).
 //! Every export is `catch_unwind`: a panic becomes a JS exception.
 
+pub mod cache_policy;
 pub mod convert;
 pub mod memory_store;
 pub mod page_cache;

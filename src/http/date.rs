@@ -1,0 +1,180 @@
+//! HTTP-date parsing (RFC 9110 §5.6.7): IMF-fixdate and the two obsolete
+//! forms a recipient must accept. Anything else is not a date (`None`), which
+//! the policy treats as "invalid" exactly where http-cache-semantics treats a
+//! `Date.parse` NaN as invalid.
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+/// Milliseconds since the epoch of an HTTP-date, or `None`.
+// RFC 9110 §5.6.7: HTTP-date = IMF-fixdate / obs-date (rfc850-date / asctime-date)
+pub fn parse_http_date(s: &str) -> Option<f64> {
+    if let Some(ms) = imf_fixdate_fast(s.as_bytes()) {
+        return Some(ms);
+    }
+    let s = s.trim_matches(|c: char| c == ' ' || c == '\t');
+    let (day_name, rest) = s.split_once([',', ' '])?;
+    if day_name.is_empty() || !day_name.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    if s.as_bytes()[day_name.len()] == b',' {
+        let rest = rest.strip_prefix(' ')?;
+        if day_name.len() == 3 {
+            imf_fixdate(rest)
+        } else {
+            rfc850_date(rest)
+        }
+    } else {
+        asctime_date(rest)
+    }
+}
+
+// RFC 9110 §5.6.7: IMF-fixdate = day-name "," SP date1 SP time-of-day SP GMT; date1 = day SP month SP year
+fn imf_fixdate(s: &str) -> Option<f64> {
+    let mut it = s.split(' ');
+    let day = number(it.next()?, 2)?;
+    let month = month(it.next()?)?;
+    let year = number(it.next()?, 4)?;
+    let time = it.next()?;
+    if it.next()? != "GMT" || it.next().is_some() {
+        return None;
+    }
+    to_ms(year, month, day, time)
+}
+
+// RFC 9110 §5.6.7: rfc850-date = day-name-l "," SP date2 SP time-of-day SP GMT; date2 = day "-" month "-" 2DIGIT
+fn rfc850_date(s: &str) -> Option<f64> {
+    let mut it = s.split(' ');
+    let mut date = it.next()?.split('-');
+    let day = number(date.next()?, 2)?;
+    let month = month(date.next()?)?;
+    let yy = number(date.next()?, 2)?;
+    let time = it.next()?;
+    if date.next().is_some() || it.next()? != "GMT" || it.next().is_some() {
+        return None;
+    }
+    // Two-digit years: 00-49 are 20xx, 50-99 are 19xx (as V8's Date.parse).
+    let year = if yy < 50 { 2000 + yy } else { 1900 + yy };
+    to_ms(year, month, day, time)
+}
+
+// RFC 9110 §5.6.7: asctime-date = day-name SP date3 SP time-of-day SP year; date3 = month SP ( 2DIGIT / ( SP DIGIT ))
+fn asctime_date(s: &str) -> Option<f64> {
+    let (month_s, rest) = s.split_once(' ')?;
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    let mut it = rest.split(' ');
+    let month = month(month_s)?;
+    let day = number(it.next()?, 2)?;
+    let time = it.next()?;
+    let year = number(it.next()?, 4)?;
+    if it.next().is_some() {
+        return None;
+    }
+    to_ms(year, month, day, time)
+}
+
+/// The common case, `Sun, 06 Nov 1994 08:49:37 GMT`, by byte position.
+fn imf_fixdate_fast(b: &[u8]) -> Option<f64> {
+    if b.len() != 29
+        || &b[3..5] != b", "
+        || b[7] != b' '
+        || b[11] != b' '
+        || b[16] != b' '
+        || b[19] != b':'
+        || b[22] != b':'
+        || &b[25..] != b" GMT"
+        || !b[..3].iter().all(u8::is_ascii_alphabetic)
+    {
+        return None;
+    }
+    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + (c - b'0') as i64)
+        })
+    };
+    let month = MONTHS
+        .iter()
+        .position(|m| m.as_bytes().eq_ignore_ascii_case(&b[8..11]))? as i64
+        + 1;
+    let (day, year) = (digits(5..7)?, digits(12..16)?);
+    let (h, m, sec) = (digits(17..19)?, digits(20..22)?, digits(23..25)?);
+    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    let days = days_from_civil(year, month, 1) + day - 1;
+    Some(((days * 86_400 + h * 3600 + m * 60 + sec) * 1000) as f64)
+}
+
+fn number(s: &str, max_len: usize) -> Option<i64> {
+    if s.is_empty() || s.len() > max_len || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn month(s: &str) -> Option<i64> {
+    MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(s))
+        .map(|i| i as i64 + 1)
+}
+
+// RFC 9110 §5.6.7: time-of-day = hour ":" minute ":" second
+fn to_ms(year: i64, month: i64, day: i64, time: &str) -> Option<f64> {
+    let mut t = time.split(':');
+    let h = number(t.next()?, 2)?;
+    let m = number(t.next()?, 2)?;
+    let sec = number(t.next()?, 2)?;
+    if t.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    let days = days_from_civil(year, month, 1) + day - 1;
+    Some(((days * 86_400 + h * 3600 + m * 60 + sec) * 1000) as f64)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: f64 = 784_111_777_000.0; // Sun, 06 Nov 1994 08:49:37 GMT
+
+    #[test]
+    fn parses_the_three_forms() {
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(T));
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(T));
+        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(T));
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0.0));
+        assert_eq!(
+            parse_http_date("Wed, 29 Feb 2012 23:59:59 GMT"),
+            Some(1_330_559_999_000.0)
+        );
+    }
+
+    #[test]
+    fn rejects_non_dates() {
+        for s in [
+            "",
+            "0",
+            "-1",
+            "garbage",
+            "Sun, 06 Nov 1994 08:49:37",
+            "Sun, 06 Nov 1994 25:49:37 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "2024-01-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_http_date(s), None, "{s}");
+        }
+    }
+}
