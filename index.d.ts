@@ -67,6 +67,12 @@ export interface MemoryCacheStoreOpts {
   maxEntrySize?: number
   /** Called with errors a write could not report otherwise. */
   errorCallback?: (err: Error) => void
+  /**
+   * Opens the process-wide store of this name: every worker thread that opens
+   * it shares one cache. The first opener's limits apply; opening it with
+   * other limits throws a RangeError.
+   */
+  name?: string
 }
 
 export interface MaxSizeExceededEvent {
@@ -103,6 +109,8 @@ export declare class MemoryCacheStore extends EventEmitter {
   readonly maxSize: number
   readonly maxCount: number
   readonly maxEntrySize: number
+  /** The shared store's name, if opened with one. */
+  readonly name: string | undefined
   /** At `maxSize` or `maxCount`, or the last write was refused for lack of room. */
   isFull (): boolean
   get (key: CacheKey): GetResult | undefined
