@@ -9,6 +9,62 @@ const { variantKey, compileVary, selects } = require('./vary.js')
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
+const kCommit = Symbol('commit')
+
+/**
+ * The Writable `createWriteStream` returns: each chunk is copied once into a
+ * Rust buffer (the caller may reuse its Buffer); `end()` commits the entry
+ * synchronously. Methods on a prototype, not per-stream closures.
+ */
+class StoreWriter extends Writable {
+  constructor (store, handle, maxEntrySize, key, variant, meta, deleteAt) {
+    super()
+    this.store = store
+    this.handle = handle
+    this.maxEntrySize = maxEntrySize
+    this.method = key.method
+    this.origin = key.origin
+    this.path = key.path
+    this.requestHeaders = key.headers
+    this.variant = variant
+    this.meta = meta
+    this.deleteAt = deleteAt
+    this.writer = -1
+    this.size = 0
+  }
+
+  _write (chunk, encoding, callback) {
+    if (typeof chunk === 'string') chunk = Buffer.from(chunk, encoding)
+    this.size += chunk.byteLength
+    if (this.size > this.maxEntrySize) {
+      // undici's store drops the body and destroys the stream.
+      this._abort()
+      this.destroy()
+      return callback()
+    }
+    if (chunk.byteLength > 0) this.writer = binding.memoryStoreAppend(this.handle, this.writer, chunk)
+    callback()
+  }
+
+  _final (callback) {
+    this.store[kCommit](this)
+    this.writer = -1
+    callback()
+  }
+
+  _destroy (err, callback) {
+    this._abort()
+    callback(err)
+  }
+
+  _abort () {
+    if (this.writer >= 0) {
+      binding.memoryStoreAbort(this.handle, this.writer)
+      this.writer = -1
+    }
+  }
+}
+
 const DEFAULT_MAX_SIZE = 104857600 // 100 MiB, undici's default
 const DEFAULT_MAX_COUNT = 1024
 const DEFAULT_MAX_ENTRY_SIZE = 5242880 // 5 MiB
@@ -224,69 +280,31 @@ class MemoryCacheStore extends EventEmitter {
       throw new TypeError(`expected value to be serialisable (headers, vary, cacheControlDirectives): ${err.message}`)
     }
 
-    const store = this
-    const handle = this.#handle
-    const maxEntrySize = this.#maxEntrySize
     const method = key.method
     if (!TOKEN.test(method)) {
       throw new TypeError('expected key.method to be an HTTP method token')
     }
-    const { origin, path } = key
-    const requestHeaders = key.headers
-    const variant = variantKey(value.vary)
-    const deleteAt = value.deleteAt
-    let writer = -1
-    let size = 0
+    return new StoreWriter(this, this.#handle, this.#maxEntrySize, key, variantKey(value.vary), meta, value.deleteAt)
+  }
 
-    return new Writable({
-      write (chunk, encoding, callback) {
-        if (typeof chunk === 'string') chunk = Buffer.from(chunk, encoding)
-        size += chunk.byteLength
-        if (size > maxEntrySize) {
-          binding.memoryStoreAbort(handle, writer)
-          writer = -1
-          this.destroy()
-          return callback()
-        }
-        if (chunk.byteLength > 0) {
-          writer = binding.memoryStoreAppend(handle, writer, chunk)
-        }
-        callback()
-      },
-      final (callback) {
-        let out
-        try {
-          out = binding.memoryStoreCommit(
-            handle, writer, method, origin, path, requestHeaders, variant, meta, deleteAt, Date.now(), store.#touch,
-            store.#memo.size > 0
-          )
-          store.#touch = 0
-        } catch (err) {
-          writer = -1
-          store.#reportError(err)
-          return callback()
-        }
-        writer = -1
-        if (typeof out === 'number') return callback()
-        if (out.length > 4) store.#forget(out, 4)
-        if (out[1] === 1) {
-          store.emit('maxSizeExceeded', {
-            size: out[2],
-            maxSize: store.#maxSize,
-            count: out[3],
-            maxCount: store.#maxCount
-          })
-        }
-        callback()
-      },
-      destroy (err, callback) {
-        if (writer >= 0) {
-          binding.memoryStoreAbort(handle, writer)
-          writer = -1
-        }
-        callback(err)
-      }
-    })
+  /** Called by a StoreWriter's final(): stores the body it accumulated in Rust. */
+  [kCommit] (w) {
+    let out
+    try {
+      out = binding.memoryStoreCommit(
+        this.#handle, w.writer, w.method, w.origin, w.path, w.requestHeaders, w.variant, w.meta, w.deleteAt,
+        Date.now(), this.#touch, this.#memo.size > 0
+      )
+      this.#touch = 0
+    } catch (err) {
+      this.#reportError(err)
+      return
+    }
+    if (typeof out === 'number') return
+    if (out.length > 4) this.#forget(out, 4)
+    if (out[1] === 1) {
+      this.emit('maxSizeExceeded', { size: out[2], maxSize: this.#maxSize, count: out[3], maxCount: this.#maxCount })
+    }
   }
 
   #reportError (err) {
