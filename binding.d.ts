@@ -41,7 +41,7 @@ export declare function memoryStoreClear(slot: number): void
  * Returns the stored id (-1: not stored) when nothing else happened, else
  * `[storedId or -1, exceeded (0/1), size, count, ...removedIds]`.
  */
-export declare function memoryStoreCommit(slot: number, writer: number, method: string, origin: string, path: string, headers: object | undefined | null, variant: string, meta: string, deleteAt: number, now: number, touch: number, wantRemoved: boolean): number | Array<number>
+export declare function memoryStoreCommit(slot: number, writer: number, method: string, origin: string, path: string, headers: object | undefined | null, variant: string, meta: string, cachedAt: number, staleAt: number, deleteAt: number, now: number, touch: number, wantRemoved: boolean): number | Array<number>
 
 export declare function memoryStoreCount(slot: number): number
 
@@ -62,7 +62,11 @@ export declare function memoryStoreIsFull(slot: number): boolean
  */
 export declare function memoryStoreLookup(slot: number, method: string, origin: string, path: string, touch: number, now: number): number | Array<number>
 
-/** The metadata string of a live entry, or null. */
+/**
+ * The metadata of a live entry as one JSON array, `[cachedAt, staleAt,
+ * deleteAt, ...the shell's own metadata array]`, or null. The times travel
+ * as numbers on write (formatting them in JSON.stringify cost more).
+ */
 export declare function memoryStoreMeta(slot: number, id: number): string | null
 
 /**

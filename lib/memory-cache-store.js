@@ -17,7 +17,7 @@ const kCommit = Symbol('commit')
  * synchronously. Methods on a prototype, not per-stream closures.
  */
 class StoreWriter extends Writable {
-  constructor (store, handle, maxEntrySize, key, variant, meta, deleteAt) {
+  constructor (store, handle, maxEntrySize, key, variant, meta, value) {
     super()
     this.store = store
     this.handle = handle
@@ -28,7 +28,9 @@ class StoreWriter extends Writable {
     this.requestHeaders = key.headers
     this.variant = variant
     this.meta = meta
-    this.deleteAt = deleteAt
+    this.cachedAt = value.cachedAt
+    this.staleAt = value.staleAt
+    this.deleteAt = value.deleteAt
     this.writer = -1
     this.size = 0
   }
@@ -69,13 +71,6 @@ const DEFAULT_MAX_SIZE = 104857600 // 100 MiB, undici's default
 const DEFAULT_MAX_COUNT = 1024
 const DEFAULT_MAX_ENTRY_SIZE = 5242880 // 5 MiB
 
-// Times may be ±Infinity; JSON has no such numbers.
-function encodeTime (t) {
-  return Number.isFinite(t) ? t : String(t)
-}
-function decodeTime (t) {
-  return typeof t === 'string' ? Number(t) : t
-}
 
 /**
  * An undici `CacheStore` whose entries live in Rust memory: true LRU, exact
@@ -212,19 +207,21 @@ class MemoryCacheStore extends EventEmitter {
     const meta = binding.memoryStoreMeta(this.#handle, id)
     if (meta === null) return undefined
     const body = binding.memoryStoreBody(this.#handle, id)
+    // [cachedAt, staleAt, deleteAt, statusCode, statusMessage, headers, vary, etag, directives]
+    // (JSON turned undefined into null; etag and vary are never null when given).
     const v = JSON.parse(meta)
     const m = {
       id,
-      statusCode: v.c,
-      statusMessage: v.m,
-      headers: v.h,
-      vary: v.v ?? undefined,
-      select: compileVary(v.v),
-      etag: v.e,
-      cacheControlDirectives: v.d,
-      cachedAt: decodeTime(v.t[0]),
-      staleAt: decodeTime(v.t[1]),
-      deleteAt: decodeTime(v.t[2]),
+      statusCode: v[3],
+      statusMessage: v[4],
+      headers: v[5],
+      vary: v[6] ?? undefined,
+      select: compileVary(v[6]),
+      etag: v[7] ?? undefined,
+      cacheControlDirectives: v[8] ?? undefined,
+      cachedAt: v[0],
+      staleAt: v[1],
+      deleteAt: v[2],
       body: body === null || body.length === 0 ? null : body
     }
     this.#memo.set(id, m)
@@ -267,24 +264,17 @@ class MemoryCacheStore extends EventEmitter {
 
     let meta
     try {
-      meta = JSON.stringify({
-        c: value.statusCode,
-        m: value.statusMessage,
-        h: value.headers,
-        v: value.vary,
-        e: value.etag,
-        d: value.cacheControlDirectives,
-        t: [encodeTime(value.cachedAt), encodeTime(value.staleAt), encodeTime(value.deleteAt)]
-      })
+      // The times travel as numbers (see memoryStoreMeta).
+      meta = JSON.stringify([value.statusCode, value.statusMessage, value.headers, value.vary, value.etag, value.cacheControlDirectives])
     } catch (err) {
       throw new TypeError(`expected value to be serialisable (headers, vary, cacheControlDirectives): ${err.message}`)
     }
 
     const method = key.method
-    if (!TOKEN.test(method)) {
+    if (method !== 'GET' && method !== 'HEAD' && !TOKEN.test(method)) {
       throw new TypeError('expected key.method to be an HTTP method token')
     }
-    return new StoreWriter(this, this.#handle, this.#maxEntrySize, key, variantKey(value.vary), meta, value.deleteAt)
+    return new StoreWriter(this, this.#handle, this.#maxEntrySize, key, variantKey(value.vary), meta, value)
   }
 
   /** Called by a StoreWriter's final(): stores the body it accumulated in Rust. */
@@ -292,7 +282,8 @@ class MemoryCacheStore extends EventEmitter {
     let out
     try {
       out = binding.memoryStoreCommit(
-        this.#handle, w.writer, w.method, w.origin, w.path, w.requestHeaders, w.variant, w.meta, w.deleteAt,
+        this.#handle, w.writer, w.method, w.origin, w.path, w.requestHeaders, w.variant, w.meta,
+        w.cachedAt, w.staleAt, w.deleteAt,
         Date.now(), this.#touch, this.#memo.size > 0
       )
       this.#touch = 0

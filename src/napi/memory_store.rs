@@ -170,13 +170,43 @@ pub fn memory_store_lookup(
     })
 }
 
-/// The metadata string of a live entry, or null.
+/// A number as JSON text; JSON.parse reads `1e999` as Infinity.
+fn json_number(out: &mut String, x: f64) {
+    use std::fmt::Write;
+    if x.is_finite() {
+        let _ = write!(out, "{x}");
+    } else if x > 0.0 {
+        out.push_str("1e999");
+    } else if x < 0.0 {
+        out.push_str("-1e999");
+    } else {
+        out.push_str("null");
+    }
+}
+
+/// The metadata of a live entry as one JSON array, `[cachedAt, staleAt,
+/// deleteAt, ...the shell's own metadata array]`, or null. The times travel
+/// as numbers on write (formatting them in JSON.stringify cost more).
 #[napi(catch_unwind)]
 pub fn memory_store_meta(slot: u32, id: f64) -> Result<Option<String>> {
     let h = get_handle(slot)?;
-    Ok(h.store
-        .entry(id as u64)
-        .and_then(|(meta, _)| String::from_utf8(meta.to_vec()).ok()))
+    let Some((meta, _, times)) = h.store.entry(id as u64) else {
+        return Ok(None);
+    };
+    let Some(rest) = std::str::from_utf8(&meta)
+        .ok()
+        .and_then(|m| m.strip_prefix('['))
+    else {
+        return Ok(None);
+    };
+    let mut out = String::with_capacity(meta.len() + 48);
+    out.push('[');
+    for t in times {
+        json_number(&mut out, t);
+        out.push(',');
+    }
+    out.push_str(rest);
+    Ok(Some(out))
 }
 
 /// The body of a live entry as a Buffer over the stored bytes (no copy), or null.
@@ -189,7 +219,7 @@ pub fn memory_store_body<'env>(
     let h = get_handle(slot)?;
     match h.store.entry(id as u64) {
         None => Ok(None),
-        Some((_, body)) => external_buffer(env, body).map(Some),
+        Some((_, body, _)) => external_buffer(env, body).map(Some),
     }
 }
 
@@ -257,6 +287,8 @@ pub fn memory_store_commit(
     headers: Option<Object>,
     variant: String,
     meta: String,
+    cached_at: f64,
+    stale_at: f64,
     delete_at: f64,
     now: f64,
     touch: f64,
@@ -278,6 +310,8 @@ pub fn memory_store_commit(
         meta: Bytes::from(meta.into_bytes()),
         body: Bytes::from(body),
         delete_at,
+        cached_at,
+        stale_at,
     };
     let mut request = JsHeaders(headers.as_ref());
     let outcome = with_key(&origin, &path, |key| {

@@ -73,6 +73,10 @@ pub struct NewEntry {
     pub body: Bytes,
     /// Milliseconds since the epoch after which the entry must not be served.
     pub delete_at: f64,
+    /// When the response was stored and when it turns stale (undici's
+    /// `cachedAt`/`staleAt`), kept as numbers for the caller.
+    pub cached_at: f64,
+    pub stale_at: f64,
 }
 
 /// A stored response.
@@ -84,6 +88,8 @@ pub struct Entry {
     pub meta: Bytes,
     pub body: Bytes,
     pub delete_at: f64,
+    pub cached_at: f64,
+    pub stale_at: f64,
 }
 
 impl Entry {

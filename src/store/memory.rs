@@ -354,13 +354,17 @@ impl MemoryStore {
         self.inner.lock().served(served);
     }
 
-    /// The stored metadata and body of a live entry (does not touch LRU order).
-    pub fn entry(&self, id: EntryId) -> Option<(Bytes, Bytes)> {
+    /// The stored metadata, body and `[cachedAt, staleAt, deleteAt]` of a
+    /// live entry (does not touch LRU order).
+    pub fn entry(&self, id: EntryId) -> Option<(Bytes, Bytes, [f64; 3])> {
         let inner = self.inner.lock();
-        inner
-            .entries
-            .get(id)
-            .map(|e| (e.meta.clone(), e.body.clone()))
+        inner.entries.get(id).map(|e| {
+            (
+                e.meta.clone(),
+                e.body.clone(),
+                [e.cached_at, e.stale_at, e.delete_at],
+            )
+        })
     }
 
     pub fn contains(&self, id: EntryId) -> bool {
@@ -434,6 +438,8 @@ impl MemoryStore {
             meta: entry.meta,
             body: entry.body,
             delete_at: entry.delete_at,
+            cached_at: entry.cached_at,
+            stale_at: entry.stale_at,
         }) else {
             // The slab is full (2^28 entries): refuse, like an entry too large.
             inner.refused = true;
@@ -586,6 +592,8 @@ mod tests {
             meta: Bytes::from_static(b"{}"),
             body: Bytes::copy_from_slice(body),
             delete_at,
+            cached_at: 0.0,
+            stale_at: delete_at,
         }
     }
 
