@@ -9,7 +9,7 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString};
 use napi_derive::napi;
 
-use super::convert::{external_buffer, served, with_key, with_str, JsHeaders};
+use super::convert::{external_buffer, read_string, served, with_key, with_str, JsHeaders};
 use crate::store::entry::{Method, NewEntry};
 use crate::store::memory::{Found, Limits, MemoryStore, Removals};
 
@@ -286,7 +286,7 @@ pub fn memory_store_commit(
     path: JsString,
     headers: Option<Object>,
     variant: String,
-    meta: String,
+    meta: JsString,
     cached_at: f64,
     stale_at: f64,
     delete_at: f64,
@@ -307,7 +307,7 @@ pub fn memory_store_commit(
     let entry = NewEntry {
         method: Method::new(&method),
         variant: variant.into_boxed_str(),
-        meta: Bytes::from(meta.into_bytes()),
+        meta: Bytes::from(read_string(&meta)?.into_bytes()),
         body: Bytes::from(body),
         delete_at,
         cached_at,
