@@ -3,7 +3,7 @@
 const { Writable } = require('node:stream')
 const { EventEmitter } = require('node:events')
 const binding = require('../binding.js')
-const { assertCacheKey, assertCacheValue, assertLimit } = require('./validate.js')
+const { assertCacheKey, assertResourceKey, assertCacheValue, assertLimit } = require('./validate.js')
 const { variantKey, compileVary, selects } = require('./vary.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
@@ -307,15 +307,7 @@ class MemoryCacheStore extends EventEmitter {
    * @param {import('undici/types/cache-interceptor').default.CacheKey} key
    */
   delete (key) {
-    if (typeof key !== 'object' || key === null) {
-      throw new TypeError(`expected key to be object, got ${key === null ? 'null' : typeof key}`)
-    }
-    if (typeof key.origin !== 'string') {
-      throw new TypeError(`expected key.origin to be string, got ${typeof key.origin}`)
-    }
-    if (typeof key.path !== 'string') {
-      throw new TypeError(`expected key.path to be string, got ${typeof key.path}`)
-    }
+    assertResourceKey(key)
     const out = binding.memoryStoreDelete(this.#handle, key.origin, key.path)
     if (out.length > 0) this.#forget(out, 0)
   }

@@ -9,18 +9,23 @@
 // encoding (lib/vary.js) uses them as separators.
 const RESERVED = /[\u0000-\u0002]/
 
-function assertCacheKey (key) {
+/** The key fields `delete` needs: an object with string `origin` and `path`. */
+function assertResourceKey (key) {
   if (typeof key !== 'object' || key === null) {
     throw new TypeError(`expected key to be object, got ${key === null ? 'null' : typeof key}`)
   }
   if (typeof key.origin !== 'string') {
     throw new TypeError(`expected key.origin to be string, got ${typeof key.origin}`)
   }
-  if (typeof key.method !== 'string') {
-    throw new TypeError(`expected key.method to be string, got ${typeof key.method}`)
-  }
   if (typeof key.path !== 'string') {
     throw new TypeError(`expected key.path to be string, got ${typeof key.path}`)
+  }
+}
+
+function assertCacheKey (key) {
+  assertResourceKey(key)
+  if (typeof key.method !== 'string') {
+    throw new TypeError(`expected key.method to be string, got ${typeof key.method}`)
   }
   if (key.headers !== undefined && typeof key.headers !== 'object') {
     throw new TypeError(`expected headers to be object, got ${typeof key.headers}`)
@@ -88,4 +93,4 @@ function assertLimit (opts, name, cls) {
   return v
 }
 
-module.exports = { assertCacheKey, assertCacheValue, assertLimit }
+module.exports = { assertCacheKey, assertResourceKey, assertCacheValue, assertLimit }

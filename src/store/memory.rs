@@ -9,8 +9,7 @@
 //!   any expired variant met by a `get`), not just hidden;
 //! - `Send + Sync`: one store can serve every thread of the process.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -21,6 +20,7 @@ use smallvec::SmallVec;
 
 use crate::http::vary::RequestHeaders;
 use crate::store::entry::{Entry, EntryId, Method, NewEntry};
+use crate::store::expiry::ExpiryQueue;
 use crate::store::lru_slab::LruSlab;
 use crate::store::named::Registry;
 
@@ -87,33 +87,6 @@ pub struct Removals {
 
 const REMOVAL_LOG_CAPACITY: usize = 1 << 16;
 
-#[derive(Debug, Clone, Copy)]
-struct Expiry {
-    delete_at: f64,
-    id: EntryId,
-}
-
-impl PartialEq for Expiry {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Expiry {}
-impl PartialOrd for Expiry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Expiry {
-    // Reversed: `BinaryHeap` is a max-heap, the soonest expiry must be on top.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .delete_at
-            .total_cmp(&self.delete_at)
-            .then(other.id.cmp(&self.id))
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Removal {
     Evicted,
@@ -166,7 +139,7 @@ pub struct Lookup {
 struct Inner {
     entries: LruSlab<Entry>,
     index: HashMap<Arc<[u8]>, SmallVec<[Variant; 2]>>,
-    expiry: BinaryHeap<Expiry>,
+    expiry: ExpiryQueue,
     size: u64,
     /// A write crossed a limit and usage has not since been below both limits.
     over_limit: bool,
@@ -205,22 +178,13 @@ impl Inner {
     }
 
     fn reclaim_expired(&mut self, now: f64) {
-        while let Some(top) = self.expiry.peek().copied() {
-            if top.delete_at > now {
-                break;
-            }
-            self.expiry.pop();
-            self.remove(top.id, Removal::Expired);
+        while let Some(id) = self.expiry.pop_due(now) {
+            self.remove(id, Removal::Expired);
         }
-        // Entries removed by other paths leave their heap items behind; keep
-        // the heap proportional to the live entries.
-        if self.expiry.len() > 2 * self.entries.len() + 1024 {
-            let live = self.entries.iter().map(|(id, e)| Expiry {
-                delete_at: e.delete_at,
-                id,
-            });
-            self.expiry = live.collect();
-        }
+        let entries = &self.entries;
+        self.expiry.compact(entries.len(), || {
+            entries.iter().map(|(id, e)| (e.delete_at, id))
+        });
     }
 
     /// Applies what the caller served after its previous lookup.
@@ -277,7 +241,7 @@ impl MemoryStore {
             inner: Mutex::new(Inner {
                 entries: LruSlab::default(),
                 index: HashMap::new(),
-                expiry: BinaryHeap::new(),
+                expiry: ExpiryQueue::default(),
                 size: 0,
                 over_limit: false,
                 refused: false,
@@ -454,7 +418,7 @@ impl MemoryStore {
             delete_at,
             method,
         });
-        inner.expiry.push(Expiry { delete_at, id });
+        inner.expiry.push(delete_at, id);
         inner.stats.writes += 1;
         inner.refused = false;
 

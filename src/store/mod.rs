@@ -1,6 +1,7 @@
 //! Storage cores. Pure Rust, no N-API: callers pass the clock (`now`, ms).
 
 pub mod entry;
+pub mod expiry;
 pub mod lru_slab;
 pub mod memory;
 pub mod named;

@@ -9,17 +9,16 @@
 //!   expired, replaced, invalidated, deleted or cleared;
 //! - `Send + Sync`: one cache can serve every thread of the process.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-
-use crate::store::named::Registry;
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
 
 use bytes::Bytes;
 use foldhash::fast::RandomState;
 use lru::LruCache;
 use parking_lot::Mutex;
 
+use super::expiry::ExpiryQueue;
+use super::named::Registry;
 use super::tags::{Tag, TagIndex};
 
 /// Identifies a stored page for its whole life; never reused, so a caller's
@@ -92,30 +91,6 @@ struct Page {
     size: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Expiry {
-    at: f64,
-    id: PageId,
-}
-
-impl PartialEq for Expiry {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Expiry {}
-impl PartialOrd for Expiry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Expiry {
-    // Reversed: `BinaryHeap` is a max-heap, the soonest expiry must be on top.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.at.total_cmp(&self.at).then(other.id.cmp(&self.id))
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Removal {
     Evicted,
@@ -130,7 +105,7 @@ struct Inner {
     keys: HashMap<Box<str>, PageId, RandomState>,
     tags: TagIndex,
     /// Only pages with a finite expiry are pushed.
-    expiry: BinaryHeap<Expiry>,
+    expiry: ExpiryQueue,
     size: u64,
     next_id: PageId,
     /// Bumped by every invalidation; see [`PageCache::generation`].
@@ -158,28 +133,18 @@ impl Inner {
     }
 
     fn reclaim_expired(&mut self, now: f64, removed: &mut Vec<PageId>) {
-        while let Some(top) = self.expiry.peek().copied() {
-            if top.at > now {
-                break;
-            }
-            self.expiry.pop();
-            if self.remove(top.id, Removal::Expired) {
-                removed.push(top.id);
+        while let Some(id) = self.expiry.pop_due(now) {
+            if self.remove(id, Removal::Expired) {
+                removed.push(id);
             }
         }
-        // Pages removed by other paths leave their heap items behind; keep the
-        // heap proportional to the live pages.
-        if self.expiry.len() > 2 * self.pages.len() + 1024 {
-            let live = self
-                .pages
+        let pages = &self.pages;
+        self.expiry.compact(pages.len(), || {
+            pages
                 .iter()
                 .filter(|(_, p)| p.expires_at.is_finite())
-                .map(|(id, p)| Expiry {
-                    at: p.expires_at,
-                    id: *id,
-                });
-            self.expiry = live.collect();
-        }
+                .map(|(id, p)| (p.expires_at, *id))
+        });
     }
 }
 
@@ -216,7 +181,7 @@ impl PageCache {
                 pages: LruCache::unbounded(),
                 keys: HashMap::default(),
                 tags: TagIndex::new(),
-                expiry: BinaryHeap::new(),
+                expiry: ExpiryQueue::default(),
                 size: 0,
                 next_id: 1,
                 generation: 0,
@@ -344,10 +309,7 @@ impl PageCache {
         let key: Box<str> = page.key.into();
         inner.keys.insert(key.clone(), id);
         if page.expires_at.is_finite() {
-            inner.expiry.push(Expiry {
-                at: page.expires_at,
-                id,
-            });
+            inner.expiry.push(page.expires_at, id);
         }
         inner.pages.put(
             id,
