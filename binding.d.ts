@@ -228,3 +228,78 @@ export declare function policySummary(cacheControl: unknown): void
  * window open, 5 warning 113 due (booleans as 1/0).
  */
 export declare function policyTime(): number
+
+/** Drops an unfinished body. */
+export declare function sqliteStoreAbort(slot: number, writer: number): void
+
+/**
+ * Copies a chunk into writer `writer` (negative: open a new writer); returns
+ * the writer id, or -1 when the body grew past `maxEntrySize` (dropped).
+ */
+export declare function sqliteStoreAppend(slot: number, writer: number, chunk: Buffer): number
+
+export declare function sqliteStoreClear(slot: number): void
+
+/** Closes the database (idempotent); unfinished writers are dropped. */
+export declare function sqliteStoreClose(slot: number): void
+
+/**
+ * Commits writer `writer` (negative: empty body) in one transaction. Returns
+ * `[storedId or -1, replaced, evicted, expired]`.
+ */
+export declare function sqliteStoreCommit(slot: number, writer: number, packed: string, headers: object | undefined | null, variant: string, meta: string, deleteAt: number, now: number): Array<number>
+
+/**
+ * Returns free pages to the file system and truncates the WAL; returns the
+ * number of pages released.
+ */
+export declare function sqliteStoreCompact(slot: number): number
+
+/** Removes every row of the resource key (any method); returns how many. */
+export declare function sqliteStoreDelete(slot: number, key: string): number
+
+/**
+ * One crossing per get: the live responses for `method + '
+' + key` at
+ * `now`, given the id the caller has memoised for this key (`known`, 0 for
+ * none) and whether it holds that id's body. Returns `0` (miss), `id` (the
+ * caller's `known` response is the one live), `-id` (one live response with
+ * a body over `large` bytes: read it with `sqlite_store_read_async`),
+ * a Buffer (the `known` response, whose body the caller lacks),
+ * `[id, meta, body]` (one live response, read), or an array of
+ * signed ids (several variants, oldest first, negative when large).
+ */
+export declare function sqliteStoreFind(slot: number, packed: string, now: number, large: number, known: number, knownBody: boolean): number | Buffer | Array<FoundItem>
+
+/**
+ * The live rows for `method + '
+' + key` at `now`, oldest first: `0` for
+ * none; a single row as its id, negated when its body is larger than
+ * `large` bytes (the shell then reads it off the event loop); several as an
+ * array of such signed ids.
+ */
+export declare function sqliteStoreLookup(slot: number, packed: string, now: number, large: number): number | Array<number>
+
+/**
+ * Opens the database at `location`; returns `[slot, owner]` as
+ * `memory_store_open` does.
+ */
+export declare function sqliteStoreOpen(location: string, maxCount: number, maxSize: number, maxEntrySize: number): Array<number | ExternalObject<SqliteSlot>>
+
+export declare function sqliteStorePurge(slot: number, now: number): number
+
+/**
+ * `[meta, body]` of response `id` of `method + '
+' + key`, or null when it
+ * is gone.
+ */
+export declare function sqliteStoreRead(slot: number, packed: string, id: number): Array<string | Buffer> | null
+
+/** `sqlite_store_read` off the event loop: a Promise of the same result. */
+export declare function sqliteStoreReadAsync(slot: number, packed: string, id: number): Promise<Array<string | Buffer> | null>
+
+/**
+ * `[count, size, writes, evictions, expired]`: usage of the whole file, then
+ * this object's counters.
+ */
+export declare function sqliteStoreStats(slot: number): Array<number>

@@ -128,6 +128,48 @@ export declare class MemoryCacheStore extends EventEmitter {
   once (event: string | symbol, listener: (...args: any[]) => void): this
 }
 
+export interface SqliteCacheStoreOpts {
+  /** Path of the database file, shared by every process that opens it. @default ':memory:' */
+  location?: string
+  /** Number of responses kept; the oldest are deleted first. @default Infinity */
+  maxCount?: number
+  /** Largest body kept, in bytes (a body of exactly this size is kept); at most 2e9. @default 2e9 */
+  maxEntrySize?: number
+  /** Sum of body bytes kept; the oldest are deleted first. @default Infinity */
+  maxSize?: number
+}
+
+/**
+ * An undici cache store in a SQLite file (bundled SQLite, Node 20+, no `node:sqlite`).
+ * Entries survive restarts and are shared by every process that opens the same file.
+ */
+export declare class SqliteCacheStore {
+  constructor (opts?: SqliteCacheStoreOpts)
+  readonly location: string
+  readonly maxCount: number
+  readonly maxEntrySize: number
+  readonly maxSize: number
+  /** Number of stored responses (as undici's SqliteCacheStore#size). */
+  readonly size: number
+  /** Number of stored responses. */
+  readonly count: number
+  /** Closes the database; later calls throw. */
+  close (): void
+  /** Synchronous, except for bodies over 256 KiB, which are read off the event loop. */
+  get (key: CacheKey): GetResult | Promise<GetResult | undefined> | undefined
+  createWriteStream (key: CacheKey, value: CacheValue): Writable | undefined
+  /** Removes every stored variant of `origin` + `path` (any method). */
+  delete (key: CacheKey): void
+  /** Removes every entry (for every process sharing the file). */
+  clear (): void
+  /** Deletes entries past their `deleteAt`; returns how many. Writes do this too. */
+  purgeExpired (): number
+  /** Returns free pages to the file system and truncates the WAL; returns pages released. */
+  compact (): number
+  /** `size` and `count` are the file's; the counters are this object's. */
+  stats (): CacheStats
+}
+
 // ---------------------------------------------------------------------------
 // CachePolicy — drop-in for npm `http-cache-semantics` 4.3 (same shapes as
 // @types/http-cache-semantics, so code typed against it accepts this class).

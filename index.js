@@ -2,5 +2,6 @@
 
 const { MemoryCacheStore } = require('./lib/memory-cache-store.js')
 const { CachePolicy } = require('./lib/cache-policy.js')
+const { SqliteCacheStore } = require('./lib/sqlite-cache-store.js')
 
-module.exports = { MemoryCacheStore, CachePolicy }
+module.exports = { MemoryCacheStore, SqliteCacheStore, CachePolicy }

@@ -8,6 +8,14 @@ use crate::http::vary::{HeaderValue, RequestHeaders};
 use crate::store::entry::resource_key_utf16;
 use crate::store::memory::Served;
 
+/// Splits `method + '\n' + resourceKey`, the packed key the SqliteCacheStore
+/// shell builds (its keys are SQL text; see lib/sqlite-cache-store.js).
+pub fn split_method(packed: &str) -> Result<(&str, &str)> {
+    packed
+        .split_once('\n')
+        .ok_or_else(|| Error::new(Status::InvalidArg, "malformed cache key".to_owned()))
+}
+
 /// The shell's report of its previous lookup, as one number: `0` nothing,
 /// `id` served the single candidate, `-id` served `id` picked among several,
 /// `-0.5` the single candidate did not match the request's Vary.

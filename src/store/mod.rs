@@ -6,4 +6,5 @@ pub mod lru_slab;
 pub mod memory;
 pub mod named;
 pub mod pages;
+pub mod sqlite;
 pub mod tags;

@@ -1,0 +1,452 @@
+'use strict'
+
+const { Writable } = require('node:stream')
+const binding = require('../binding.js')
+const { assertCacheKey, assertCacheValue, assertLimit } = require('./validate.js')
+const { variantKey, compileVary, selects } = require('./vary.js')
+
+// RFC 9110 §5.6.2 token: what a request method may consist of.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+// undici's SqliteCacheStore: maxEntrySize defaults to (and may not exceed) 2 GB.
+const MAX_ENTRY_SIZE = 2 * 1000 * 1000 * 1000
+
+// Bodies larger than this are read on the libuv thread pool and get() returns
+// a Promise; smaller ones are read synchronously (see docs/sqlite-store.md for
+// the measurements behind the threshold).
+const ASYNC_READ_BYTES = 256 * 1024
+
+// Bytes of bodies this store object keeps materialised in JS (per object).
+// Every stored response gets a fresh random 53-bit id (src/store/sqlite.rs),
+// so a memoised response is right for its id; the lookup says which ids live.
+const MEMO_BYTES = 64 * 1024 * 1024
+// Bodies larger than this are never memoised (they would evict everything).
+const MEMO_ENTRY_BYTES = MEMO_BYTES / 8
+// Responses whose metadata (headers object, directives, Vary) is memoised.
+const MEMO_ENTRIES = 32768
+
+// Same key encoding as MemoryCacheStore (see lib/memory-cache-store.js).
+function resourceKey (origin, path) {
+  const key = origin.length + ':' + origin + path
+  return key.isWellFormed() ? key : '!' + key.replace(/%/g, '%25').replace(LONE_SURROGATE, escapeUnit)
+}
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+function escapeUnit (c) {
+  return '%u' + c.charCodeAt(0).toString(16)
+}
+
+// Times may be ±Infinity; JSON has no such numbers.
+function encodeTime (t) {
+  return Number.isFinite(t) ? t : String(t)
+}
+function decodeTime (t) {
+  return typeof t === 'string' ? Number(t) : t
+}
+
+function result (m, body) {
+  return {
+    statusCode: m.statusCode,
+    statusMessage: m.statusMessage,
+    headers: m.headers,
+    vary: m.vary,
+    etag: m.etag,
+    cacheControlDirectives: m.cacheControlDirectives,
+    cachedAt: m.cachedAt,
+    staleAt: m.staleAt,
+    deleteAt: m.deleteAt,
+    body: body === null ? [] : [body]
+  }
+}
+
+/**
+ * An undici `CacheStore` in a SQLite file (bundled SQLite: no `node:sqlite`
+ * needed, Node 20+). Several processes may share one file; entries survive a
+ * restart; each entry is committed in one transaction.
+ *
+ * `get` is synchronous, except for bodies over 256 KiB, which are read off
+ * the event loop (a Promise, which undici's interceptor awaits).
+ */
+class SqliteCacheStore {
+  #handle // slot number of this thread's native handle
+  #owner // frees the slot when this store is collected
+  #location = ':memory:'
+  #maxCount = Infinity
+  #maxSize = Infinity
+  #maxEntrySize = MAX_ENTRY_SIZE
+  #closed = false
+  #memo = new Map() // id -> materialised response, insertion order
+  #bodyBytes = 0 // bytes of the bodies #memo holds
+  #bodiesHeld = 0
+  #refused = 0 // bodies not held since the budget filled
+  #heldHits = 0 // gets served from a held body since the last reset
+  #known = new Map() // packed key -> id last served for it
+  #hits = 0
+  #misses = 0
+
+  constructor (opts) {
+    if (opts) {
+      if (typeof opts !== 'object') {
+        throw new TypeError('SqliteCacheStore options must be an object')
+      }
+      this.#maxEntrySize = assertLimit(opts, 'maxEntrySize', 'SqliteCacheStore') ?? this.#maxEntrySize
+      if (this.#maxEntrySize > MAX_ENTRY_SIZE) {
+        throw new TypeError('SqliteCacheStore options.maxEntrySize must be less than 2gb')
+      }
+      this.#maxCount = assertLimit(opts, 'maxCount', 'SqliteCacheStore') ?? this.#maxCount
+      this.#maxSize = assertLimit(opts, 'maxSize', 'SqliteCacheStore') ?? this.#maxSize
+      if (opts.location !== undefined) {
+        if (typeof opts.location !== 'string' || opts.location.length === 0) {
+          throw new TypeError('SqliteCacheStore options.location must be a non-empty string')
+        }
+        this.#location = opts.location
+      }
+    }
+    const [slot, owner] = binding.sqliteStoreOpen(this.#location, this.#maxCount, this.#maxSize, this.#maxEntrySize)
+    this.#handle = slot
+    this.#owner = owner
+  }
+
+  get location () { return this.#location }
+  get maxCount () { return this.#maxCount }
+  get maxSize () { return this.#maxSize }
+  get maxEntrySize () { return this.#maxEntrySize }
+
+  /** Number of stored responses (undici's SqliteCacheStore#size counts rows too). */
+  get size () {
+    return binding.sqliteStoreStats(this.#handle)[0]
+  }
+
+  /** Number of stored responses in the file (every process's). */
+  get count () {
+    return binding.sqliteStoreStats(this.#handle)[0]
+  }
+
+  /**
+   * Closes the database. Later calls throw; closing twice is harmless.
+   */
+  close () {
+    if (this.#closed) return
+    this.#closed = true
+    this.#memo.clear()
+    this.#known.clear()
+    this.#bodyBytes = 0
+    this.#bodiesHeld = 0
+    this.#refused = 0
+    this.#heldHits = 0
+    binding.sqliteStoreClose(this.#handle)
+  }
+
+  /**
+   * @param {import('undici/types/cache-interceptor').default.CacheKey} key
+   * @returns {object | undefined | Promise<object | undefined>}
+   */
+  get (key) {
+    assertCacheKey(key)
+    const method = key.method
+    if (method.indexOf('\n') !== -1) {
+      throw new TypeError('expected key.method to be an HTTP method token')
+    }
+    const packed = method + '\n' + resourceKey(key.origin, key.path)
+    const knownId = this.#known.get(packed)
+    const km = knownId === undefined ? undefined : this.#memo.get(knownId)
+    const found = binding.sqliteStoreFind(
+      this.#handle, packed, Date.now(), ASYNC_READ_BYTES,
+      km === undefined ? 0 : knownId, km !== undefined && km.body !== undefined
+    )
+    if (found === 0) {
+      this.#misses++
+      return undefined
+    }
+    const headers = key.headers
+    let m
+    let body
+    if (typeof found === 'number') {
+      // Our memoised response is the live one, or a large body to read off the loop.
+      if (found < 0) return this.#pickAsync(packed, [found], 0, headers)
+      m = km
+      body = km.body
+      this.#heldHits++
+    } else if (!Array.isArray(found)) {
+      // The body of our memoised response (which holds no body).
+      m = km
+      body = this.#hold(m, found)
+    } else if (found.length === 3 && typeof found[2] === 'object') {
+      // [id, meta, body]: the one live response, read.
+      m = this.#materialize(found[0], found[1])
+      this.#remember(packed, found[0])
+      body = this.#hold(m, found[2])
+    } else {
+      return this.#pick(packed, found, headers)
+    }
+    if (!selects(m.select, headers)) {
+      this.#misses++
+      return undefined
+    }
+    this.#hits++
+    return result(m, body)
+  }
+
+  /** Picks the first of several variants that matches the request's Vary. */
+  #pick (packed, found, headers) {
+    for (let i = 0; i < found.length; i++) {
+      const signed = found[i]
+      const id = signed < 0 ? -signed : signed
+      let m = this.#memo.get(id)
+      let body = m?.body
+      if (body === undefined) {
+        if (signed < 0) return this.#pickAsync(packed, found, i, headers)
+        const row = binding.sqliteStoreRead(this.#handle, packed, id)
+        if (row === null) continue
+        m ??= this.#materialize(id, row[0])
+        body = this.#hold(m, row[1])
+      }
+      if (selects(m.select, headers)) {
+        this.#hits++
+        return result(m, body)
+      }
+    }
+    this.#misses++
+    return undefined
+  }
+
+  async #pickAsync (packed, found, from, headers) {
+    for (let i = from; i < found.length; i++) {
+      const id = found[i] < 0 ? -found[i] : found[i]
+      let m = this.#memo.get(id)
+      let body = m?.body
+      if (body === undefined) {
+        const row = await binding.sqliteStoreReadAsync(this.#handle, packed, id)
+        if (row === null) continue
+        m ??= this.#materialize(id, row[0])
+        body = this.#hold(m, row[1])
+        if (found.length === 1) this.#remember(packed, id)
+      }
+      if (selects(m.select, headers)) {
+        this.#hits++
+        return result(m, body)
+      }
+    }
+    this.#misses++
+    return undefined
+  }
+
+  /** Parses a response's metadata once per id and memoises it (without its body). */
+  #materialize (id, meta) {
+    const v = JSON.parse(meta)
+    const m = {
+      statusCode: v.c,
+      statusMessage: v.m,
+      headers: v.h,
+      vary: v.v ?? undefined,
+      select: compileVary(v.v),
+      etag: v.e,
+      cacheControlDirectives: v.d,
+      cachedAt: decodeTime(v.t[0]),
+      staleAt: decodeTime(v.t[1]),
+      deleteAt: decodeTime(v.t[2]),
+      body: undefined // Buffer, null (empty) or undefined (not held)
+    }
+    if (this.#closed) return m
+    this.#memo.set(id, m)
+    if (this.#memo.size > MEMO_ENTRIES) this.#shrinkMemo()
+    return m
+  }
+
+  /** The id last served for a key, so the next find need not read it again. */
+  #remember (packed, id) {
+    if (this.#known.size >= MEMO_ENTRIES) this.#known.clear()
+    this.#known.set(packed, id)
+  }
+
+  /**
+   * Keeps `body` with its memoised response if it fits the body budget;
+   * returns the body to serve. Bodies are not evicted one by one to admit
+   * others: under a working set larger than the budget that only turns young
+   * garbage into old (costly for the GC) and serves nothing. Instead, when
+   * bodies refused outnumber hits on held bodies four to one (the held ones
+   * went cold or dead), every body is let go and the budget refills with what
+   * is read next.
+   */
+  #hold (m, body) {
+    if (body.length === 0) {
+      m.body = null
+      return null
+    }
+    if (m.body !== undefined || this.#closed || body.length > MEMO_ENTRY_BYTES) return body
+    if (this.#bodyBytes + body.length <= MEMO_BYTES) {
+      m.body = body
+      this.#bodyBytes += body.length
+      this.#bodiesHeld++
+    } else if (++this.#refused > 4 * this.#heldHits + 1024) {
+      for (const e of this.#memo.values()) if (e.body) e.body = undefined
+      this.#bodyBytes = 0
+      this.#bodiesHeld = 0
+      this.#refused = 0
+      this.#heldHits = 0
+    }
+    return body
+  }
+
+  /** Drops the oldest memoised responses until a quarter of the entry budget is free. */
+  #shrinkMemo () {
+    for (const [id, m] of this.#memo) {
+      if (this.#memo.size <= MEMO_ENTRIES * 0.75) break
+      if (m.body) {
+        this.#bodyBytes -= m.body.length
+        this.#bodiesHeld--
+      }
+      this.#memo.delete(id)
+    }
+  }
+
+  /**
+   * @param {import('undici/types/cache-interceptor').default.CacheKey} key
+   * @param {import('undici/types/cache-interceptor').default.CacheValue} value
+   * @returns {Writable | undefined}
+   */
+  createWriteStream (key, value) {
+    assertCacheKey(key)
+    assertCacheValue(value)
+    if (this.#closed) throw new Error('SqliteCacheStore is closed')
+
+    const now = Date.now()
+    // Nothing that could be kept: an already-expired response, a store that
+    // holds nothing, or a declared length over the limits.
+    if (value.deleteAt <= now || this.#maxCount === 0) return undefined
+    const declared = value.headers?.['content-length']
+    if (typeof declared === 'string' && /^\d+$/.test(declared)) {
+      const n = Number(declared)
+      if (n > this.#maxEntrySize || n > this.#maxSize) return undefined
+    }
+
+    let meta
+    try {
+      meta = JSON.stringify({
+        c: value.statusCode,
+        m: value.statusMessage,
+        h: value.headers,
+        v: value.vary,
+        e: value.etag,
+        d: value.cacheControlDirectives,
+        t: [encodeTime(value.cachedAt), encodeTime(value.staleAt), encodeTime(value.deleteAt)]
+      })
+    } catch (err) {
+      throw new TypeError(`expected value to be serialisable (headers, vary, cacheControlDirectives): ${err.message}`)
+    }
+
+    const handle = this.#handle
+    const maxEntrySize = this.#maxEntrySize
+    const method = key.method
+    if (!TOKEN.test(method)) {
+      throw new TypeError('expected key.method to be an HTTP method token')
+    }
+    const packed = method + '\n' + resourceKey(key.origin, key.path)
+    const requestHeaders = key.headers
+    const variant = variantKey(value.vary)
+    const deleteAt = value.deleteAt
+    let writer = -1
+    let size = 0
+
+    return new Writable({
+      write (chunk, encoding, callback) {
+        if (typeof chunk === 'string') chunk = Buffer.from(chunk, encoding)
+        size += chunk.byteLength
+        if (size > maxEntrySize) {
+          binding.sqliteStoreAbort(handle, writer)
+          writer = -1
+          this.destroy()
+          return callback()
+        }
+        if (chunk.byteLength > 0) {
+          try {
+            writer = binding.sqliteStoreAppend(handle, writer, chunk)
+          } catch (err) {
+            return callback(err)
+          }
+        }
+        callback()
+      },
+      final (callback) {
+        const w = writer
+        writer = -1
+        try {
+          binding.sqliteStoreCommit(handle, w, packed, requestHeaders, variant, meta, deleteAt, Date.now())
+        } catch (err) {
+          return callback(err)
+        }
+        callback()
+      },
+      destroy (err, callback) {
+        if (writer >= 0) {
+          try { binding.sqliteStoreAbort(handle, writer) } catch {}
+          writer = -1
+        }
+        callback(err)
+      }
+    })
+  }
+
+  /**
+   * Removes every stored variant of `origin` + `path` (any method).
+   * @param {import('undici/types/cache-interceptor').default.CacheKey} key
+   */
+  delete (key) {
+    if (typeof key !== 'object' || key === null) {
+      throw new TypeError(`expected key to be object, got ${key === null ? 'null' : typeof key}`)
+    }
+    if (typeof key.origin !== 'string') {
+      throw new TypeError(`expected key.origin to be string, got ${typeof key.origin}`)
+    }
+    if (typeof key.path !== 'string') {
+      throw new TypeError(`expected key.path to be string, got ${typeof key.path}`)
+    }
+    binding.sqliteStoreDelete(this.#handle, resourceKey(key.origin, key.path))
+  }
+
+  /** Removes every entry (in every process sharing the file). */
+  clear () {
+    binding.sqliteStoreClear(this.#handle)
+    this.#memo.clear()
+    this.#known.clear()
+    this.#bodyBytes = 0
+    this.#bodiesHeld = 0
+    this.#refused = 0
+    this.#heldHits = 0
+  }
+
+  /** Reclaims entries past their `deleteAt` now (writes also do it); returns how many. */
+  purgeExpired () {
+    return binding.sqliteStorePurge(this.#handle, Date.now())
+  }
+
+  /**
+   * Returns free pages to the file system and truncates the write-ahead log;
+   * returns the number of pages released. Writes do the former by themselves
+   * when more than a quarter of the file is free.
+   */
+  compact () {
+    return binding.sqliteStoreCompact(this.#handle)
+  }
+
+  /**
+   * `{ hits, misses, writes, evictions, expired, size, count, hitRatio }`:
+   * `size` (body bytes) and `count` are the file's; the counters are this
+   * object's.
+   */
+  stats () {
+    const s = binding.sqliteStoreStats(this.#handle)
+    const lookups = this.#hits + this.#misses
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      writes: s[2],
+      evictions: s[3],
+      expired: s[4],
+      size: s[1],
+      count: s[0],
+      hitRatio: lookups === 0 ? 0 : this.#hits / lookups
+    }
+  }
+}
+
+module.exports = { SqliteCacheStore }
