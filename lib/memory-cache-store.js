@@ -3,7 +3,7 @@
 const { Writable } = require('node:stream')
 const { EventEmitter } = require('node:events')
 const binding = require('../binding.js')
-const { assertCacheKey, assertResourceKey, assertCacheValue, assertLimit } = require('./validate.js')
+const { assertCacheKey, assertResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
 const { variantKey, compileVary, selects } = require('./vary.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
@@ -253,14 +253,7 @@ class MemoryCacheStore extends EventEmitter {
     assertCacheValue(value)
 
     const now = Date.now()
-    // Nothing that could be kept: an already-expired response, a store that
-    // holds nothing, or a declared length over the limits.
-    if (value.deleteAt <= now || this.#maxCount === 0) return undefined
-    const declared = value.headers?.['content-length']
-    if (typeof declared === 'string' && /^\d+$/.test(declared)) {
-      const n = Number(declared)
-      if (n > this.#maxEntrySize || n > this.#maxSize) return undefined
-    }
+    if (cannotKeep(value, now, this.#maxCount, this.#maxEntrySize, this.#maxSize)) return undefined
 
     let meta
     try {

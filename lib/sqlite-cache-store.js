@@ -2,7 +2,7 @@
 
 const { Writable } = require('node:stream')
 const binding = require('../binding.js')
-const { assertCacheKey, assertCacheValue, assertLimit } = require('./validate.js')
+const { assertCacheKey, assertResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
 const { variantKey, compileVary, selects } = require('./vary.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
@@ -127,12 +127,7 @@ class SqliteCacheStore {
   close () {
     if (this.#closed) return
     this.#closed = true
-    this.#memo.clear()
-    this.#known.clear()
-    this.#bodyBytes = 0
-    this.#bodiesHeld = 0
-    this.#refused = 0
-    this.#heldHits = 0
+    this.#forgetAll()
     binding.sqliteStoreClose(this.#handle)
   }
 
@@ -310,14 +305,7 @@ class SqliteCacheStore {
     if (this.#closed) throw new Error('SqliteCacheStore is closed')
 
     const now = Date.now()
-    // Nothing that could be kept: an already-expired response, a store that
-    // holds nothing, or a declared length over the limits.
-    if (value.deleteAt <= now || this.#maxCount === 0) return undefined
-    const declared = value.headers?.['content-length']
-    if (typeof declared === 'string' && /^\d+$/.test(declared)) {
-      const n = Number(declared)
-      if (n > this.#maxEntrySize || n > this.#maxSize) return undefined
-    }
+    if (cannotKeep(value, now, this.#maxCount, this.#maxEntrySize, this.#maxSize)) return undefined
 
     let meta
     try {
@@ -391,21 +379,18 @@ class SqliteCacheStore {
    * @param {import('undici/types/cache-interceptor').default.CacheKey} key
    */
   delete (key) {
-    if (typeof key !== 'object' || key === null) {
-      throw new TypeError(`expected key to be object, got ${key === null ? 'null' : typeof key}`)
-    }
-    if (typeof key.origin !== 'string') {
-      throw new TypeError(`expected key.origin to be string, got ${typeof key.origin}`)
-    }
-    if (typeof key.path !== 'string') {
-      throw new TypeError(`expected key.path to be string, got ${typeof key.path}`)
-    }
+    assertResourceKey(key)
     binding.sqliteStoreDelete(this.#handle, resourceKey(key.origin, key.path))
   }
 
   /** Removes every entry (in every process sharing the file). */
   clear () {
     binding.sqliteStoreClear(this.#handle)
+    this.#forgetAll()
+  }
+
+  /** Drops every memoised response (the rows are gone or out of reach). */
+  #forgetAll () {
     this.#memo.clear()
     this.#known.clear()
     this.#bodyBytes = 0

@@ -93,4 +93,19 @@ function assertLimit (opts, name, cls) {
   return v
 }
 
-module.exports = { assertCacheKey, assertResourceKey, assertCacheValue, assertLimit }
+/**
+ * Whether a response could not be kept whatever its body: already expired at
+ * `now`, a store that holds nothing, or a declared Content-Length over the
+ * entry or store limit (undici's stores then return no stream either).
+ */
+function cannotKeep (value, now, maxCount, maxEntrySize, maxSize) {
+  if (value.deleteAt <= now || maxCount === 0) return true
+  const declared = value.headers?.['content-length']
+  if (typeof declared === 'string' && /^\d+$/.test(declared)) {
+    const n = Number(declared)
+    if (n > maxEntrySize || n > maxSize) return true
+  }
+  return false
+}
+
+module.exports = { assertCacheKey, assertResourceKey, assertCacheValue, assertLimit, cannotKeep }

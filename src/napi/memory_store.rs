@@ -10,6 +10,7 @@ use napi::{Env, JsString};
 use napi_derive::napi;
 
 use super::convert::{external_buffer, read_string, served, with_key, with_str, JsHeaders};
+use super::writers::BodyWriters;
 use crate::store::entry::{Method, NewEntry};
 use crate::store::memory::{Found, Limits, MemoryStore, Removals};
 
@@ -17,7 +18,7 @@ use crate::store::memory::{Found, Limits, MemoryStore, Removals};
 /// this thread's unfinished bodies, and its cursor in the removal log.
 pub struct MemoryHandle {
     store: Arc<MemoryStore>,
-    writers: RefCell<Vec<Option<Vec<u8>>>>,
+    writers: RefCell<BodyWriters>,
     cursor: Cell<u64>,
 }
 
@@ -26,7 +27,7 @@ impl MemoryHandle {
         let cursor = store.removal_cursor();
         MemoryHandle {
             store,
-            writers: RefCell::new(Vec::new()),
+            writers: RefCell::default(),
             cursor: Cell::new(cursor),
         }
     }
@@ -230,44 +231,15 @@ pub fn memory_store_body<'env>(
 pub fn memory_store_append(slot: u32, writer: i32, chunk: BufferSlice) -> Result<i32> {
     let h = get_handle(slot)?;
     let max = h.store.limits().max_entry_size;
-    let mut writers = h.writers.borrow_mut();
-    let index = if writer < 0 {
-        match writers.iter().position(Option::is_none) {
-            Some(i) => {
-                writers[i] = Some(Vec::new());
-                i
-            }
-            None => {
-                writers.push(Some(Vec::new()));
-                writers.len() - 1
-            }
-        }
-    } else {
-        writer as usize
-    };
-    let Some(Some(body)) = writers.get_mut(index) else {
-        return Ok(-1);
-    };
-    if (body.len() + chunk.len()) as u64 > max {
-        writers[index] = None;
-        return Ok(-1);
-    }
-    if body.is_empty() {
-        body.reserve_exact(chunk.len());
-    }
-    body.extend_from_slice(&chunk);
-    Ok(index as i32)
+    let id = h.writers.borrow_mut().append(writer, &chunk, max);
+    Ok(id)
 }
 
 /// Drops an unfinished body.
 #[napi(catch_unwind)]
 pub fn memory_store_abort(slot: u32, writer: i32) -> Result<()> {
     let h = get_handle(slot)?;
-    if writer >= 0 {
-        if let Some(body) = h.writers.borrow_mut().get_mut(writer as usize) {
-            *body = None;
-        }
-    }
+    h.writers.borrow_mut().abort(writer);
     Ok(())
 }
 
@@ -295,15 +267,8 @@ pub fn memory_store_commit(
     want_removed: bool,
 ) -> Result<Either<f64, Vec<f64>>> {
     let h = get_handle(slot)?;
-    let body = if writer < 0 {
-        Vec::new()
-    } else {
-        let mut writers = h.writers.borrow_mut();
-        match writers.get_mut(writer as usize).and_then(Option::take) {
-            Some(body) => body,
-            None => return Err(Error::new(Status::InvalidArg, "unknown writer".to_owned())),
-        }
-    };
+    let body = h.writers.borrow_mut().take(writer);
+    let body = body.ok_or_else(|| Error::new(Status::InvalidArg, "unknown writer".to_owned()))?;
     let entry = NewEntry {
         method: Method::new(&method),
         variant: variant.into_boxed_str(),

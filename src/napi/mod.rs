@@ -8,6 +8,7 @@ pub mod convert;
 pub mod memory_store;
 pub mod page_cache;
 pub mod sqlite_store;
+pub mod writers;
 
 use napi_derive::napi;
 

@@ -13,12 +13,13 @@ use napi::{Env, JsString};
 use napi_derive::napi;
 
 use super::convert::{split_method, with_str, JsHeaders};
+use super::writers::BodyWriters;
 use crate::store::sqlite::{Found, Limits, NewRow, Row, SqliteError, SqliteStore};
 
 pub struct SqliteHandle {
     store: Arc<SqliteStore>,
     /// Bodies being streamed in, by writer id; committed whole by `end()`.
-    writers: RefCell<Vec<Option<Vec<u8>>>>,
+    writers: RefCell<BodyWriters>,
 }
 
 thread_local! {
@@ -76,7 +77,7 @@ pub fn sqlite_store_open(
     let store = SqliteStore::open(&location, limits).map_err(js_error)?;
     let handle = Rc::new(SqliteHandle {
         store: Arc::new(store),
-        writers: RefCell::new(Vec::new()),
+        writers: RefCell::default(),
     });
     let slot = HANDLES.with(|h| {
         let mut h = h.borrow_mut();
@@ -252,44 +253,15 @@ pub fn sqlite_store_read_async(slot: u32, packed: String, id: f64) -> Result<Asy
 pub fn sqlite_store_append(slot: u32, writer: i32, chunk: BufferSlice) -> Result<i32> {
     let h = get_handle(slot)?;
     let max = h.store.limits().max_entry_size;
-    let mut writers = h.writers.borrow_mut();
-    let index = if writer < 0 {
-        match writers.iter().position(Option::is_none) {
-            Some(i) => {
-                writers[i] = Some(Vec::new());
-                i
-            }
-            None => {
-                writers.push(Some(Vec::new()));
-                writers.len() - 1
-            }
-        }
-    } else {
-        writer as usize
-    };
-    let Some(Some(body)) = writers.get_mut(index) else {
-        return Ok(-1);
-    };
-    if (body.len() + chunk.len()) as u64 > max {
-        writers[index] = None;
-        return Ok(-1);
-    }
-    if body.is_empty() {
-        body.reserve_exact(chunk.len());
-    }
-    body.extend_from_slice(&chunk);
-    Ok(index as i32)
+    let id = h.writers.borrow_mut().append(writer, &chunk, max);
+    Ok(id)
 }
 
 /// Drops an unfinished body.
 #[napi(catch_unwind)]
 pub fn sqlite_store_abort(slot: u32, writer: i32) -> Result<()> {
     let h = get_handle(slot)?;
-    if writer >= 0 {
-        if let Some(body) = h.writers.borrow_mut().get_mut(writer as usize) {
-            *body = None;
-        }
-    }
+    h.writers.borrow_mut().abort(writer);
     Ok(())
 }
 
@@ -308,15 +280,8 @@ pub fn sqlite_store_commit(
     now: f64,
 ) -> Result<Vec<f64>> {
     let h = get_handle(slot)?;
-    let body = if writer < 0 {
-        Vec::new()
-    } else {
-        let mut writers = h.writers.borrow_mut();
-        match writers.get_mut(writer as usize).and_then(Option::take) {
-            Some(body) => body,
-            None => return Err(Error::new(Status::InvalidArg, "unknown writer".to_owned())),
-        }
-    };
+    let body = h.writers.borrow_mut().take(writer);
+    let body = body.ok_or_else(|| Error::new(Status::InvalidArg, "unknown writer".to_owned()))?;
     let (method, key) = split_method(&packed)?;
     if crate::http::vary::VaryKey::decode(&variant).is_none() {
         return Err(Error::new(
