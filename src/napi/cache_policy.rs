@@ -18,6 +18,7 @@ use napi::bindgen_prelude::*;
 use napi::{sys, Env, JsValue};
 use napi_derive::napi;
 
+use super::panic_hooks::panic_point;
 use crate::http::cache_control::{to_number_or_zero, Directives, Summary};
 use crate::http::headers::{connection_tokens, drop_1xx_warnings, drop_weak_etags, HOP_BY_HOP};
 use crate::http::policy::{
@@ -263,6 +264,7 @@ fn write_facts(exchange: &Exchange, rewritten: bool) {
 /// `NEEDS_DATES` is written; otherwise the facts, whose `date` is then unknown.
 #[napi(catch_unwind)]
 pub fn policy_facts() {
+    panic_point("policyFacts");
     let io = with_io(|io| *io);
     let flags = io[2] as u32;
     let directives = Summary {
@@ -300,6 +302,7 @@ pub fn policy_server_date() -> f64 {
 #[napi(catch_unwind)]
 pub fn policy_summary(cache_control: Unknown) -> Result<()> {
     with_string(&cache_control, |cc| {
+        panic_point("policySummary");
         let s = Directives::parse(cc).summary();
         with_io(|io| {
             io[..5].copy_from_slice(&[
@@ -394,6 +397,7 @@ pub fn policy_evaluate(cache_control: Option<String>, pragma: Option<String>) ->
 /// `policyEvaluate` for a request without Cache-Control or Pragma.
 #[napi(catch_unwind)]
 pub fn policy_evaluate_plain() -> u32 {
+    panic_point("policyEvaluatePlain");
     policy_evaluate(None, None)
 }
 

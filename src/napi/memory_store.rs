@@ -10,6 +10,7 @@ use napi::{Env, JsString};
 use napi_derive::napi;
 
 use super::convert::{external_buffer, read_string, served, with_key, with_str, JsHeaders};
+use super::panic_hooks::panic_point;
 use super::writers::BodyWriters;
 use crate::store::entry::{Method, NewEntry};
 use crate::store::memory::{Found, Limits, MemoryStore, Removals};
@@ -151,6 +152,7 @@ pub fn memory_store_lookup(
     let h = get_handle(slot)?;
     with_key(&origin, &path, |key| {
         with_str(&method, |method| {
+            panic_point("memoryStoreLookup");
             Ok(h.store.lookup(key, method, now, served(touch)))
         })
     })
@@ -280,6 +282,7 @@ pub fn memory_store_commit(
     };
     let mut request = JsHeaders(headers.as_ref());
     let outcome = with_key(&origin, &path, |key| {
+        panic_point("memoryStoreCommit");
         Ok(h.store.insert(key, entry, &mut request, now, served(touch)))
     })?;
     let stored = outcome.stored.map_or(-1.0, |id| id as f64);

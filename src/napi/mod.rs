@@ -7,6 +7,7 @@ pub mod cache_policy;
 pub mod convert;
 pub mod memory_store;
 pub mod page_cache;
+pub mod panic_hooks;
 pub mod sqlite_store;
 pub mod writers;
 

@@ -64,6 +64,7 @@ pub fn page_cache_generation(handle: &External<PageHandle>) -> f64 {
 /// The id of the live page under `key`, or -1.
 #[napi(catch_unwind)]
 pub fn page_cache_get(handle: &External<PageHandle>, key: String, now: f64) -> f64 {
+    super::panic_hooks::panic_point("pageCacheGet");
     handle.cache.get(&key, now).map_or(-1.0, |id| id as f64)
 }
 
