@@ -13,6 +13,7 @@ use napi::{Env, JsString};
 use napi_derive::napi;
 
 use super::convert::{split_method, with_str, JsHeaders};
+use super::panic_hooks::{catch_panic, panic_point};
 use super::writers::BodyWriters;
 use crate::store::sqlite::{Found, Limits, NewRow, Row, SqliteError, SqliteStore};
 
@@ -123,6 +124,7 @@ pub fn sqlite_store_find<'env>(
     let large = limit(large);
     let found = with_str(&packed, |packed| {
         let (method, key) = split_method(packed)?;
+        panic_point("sqliteStoreFind");
         h.store
             .find(key, method, now, known as i64, known_body, large, |bytes| {
                 // One copy, from SQLite's page into a V8-owned Buffer (V8
@@ -223,13 +225,26 @@ impl Task for ReadTask {
     type Output = Option<Row>;
     type JsValue = Option<Vec<Either<String, Buffer>>>;
 
+    // `compute` runs on a libuv pool thread and `resolve` in the completion
+    // callback, both called from `extern "C"` functions of napi-rs that do not
+    // catch panics (`#[napi(catch_unwind)]` covers only the synchronous call
+    // that queued the task): a panic there would abort the process. Each body
+    // is therefore behind its own `catch_unwind`, and a panic rejects the
+    // Promise instead.
     fn compute(&mut self) -> Result<Self::Output> {
-        let (method, key) = split_method(&self.packed)?;
-        self.store.read(key, method, self.id).map_err(js_error)
+        let (store, packed, id) = (&self.store, &self.packed, self.id);
+        catch_panic(|| {
+            let (method, key) = split_method(packed)?;
+            panic_point("sqliteStoreReadAsync");
+            store.read(key, method, id).map_err(js_error)
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output.map(|Row { meta, body }| vec![Either::A(meta), Either::B(Buffer::from(body))]))
+        catch_panic(move || {
+            Ok(output
+                .map(|Row { meta, body }| vec![Either::A(meta), Either::B(Buffer::from(body))]))
+        })
     }
 }
 
