@@ -161,6 +161,16 @@ class VsfPageCache {
    * @returns {Promise<unknown>} the cached content on a hit, else what `render()` resolved to
    */
   invoke (args) {
+    // Every failure is a rejection, never a synchronous throw (a key the
+    // native side refuses, a panic turned into an Error, a throwing getter).
+    try {
+      return this.#invoke(args)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  #invoke (args) {
     if (args === null || typeof args !== 'object') {
       return Promise.reject(new TypeError(`${WHERE}: invoke() expects an object, got ${typeName(args)}`))
     }
