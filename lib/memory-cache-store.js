@@ -4,7 +4,7 @@ const { Writable } = require('node:stream')
 const { EventEmitter } = require('node:events')
 const binding = require('../binding.js')
 const { assertCacheKey, assertResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
-const { variantKey, compileVary, selects } = require('./vary.js')
+const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -25,7 +25,7 @@ class StoreWriter extends Writable {
     this.method = key.method
     this.origin = key.origin
     this.path = key.path
-    this.requestHeaders = key.headers
+    this.requestHeaders = snapshotHeaders(key.headers)
     this.variant = variant
     this.meta = meta
     this.cachedAt = value.cachedAt

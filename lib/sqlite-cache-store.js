@@ -3,7 +3,7 @@
 const { Writable } = require('node:stream')
 const binding = require('../binding.js')
 const { assertCacheKey, assertResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
-const { variantKey, compileVary, selects } = require('./vary.js')
+const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -329,7 +329,7 @@ class SqliteCacheStore {
       throw new TypeError('expected key.method to be an HTTP method token')
     }
     const packed = method + '\n' + resourceKey(key.origin, key.path)
-    const requestHeaders = key.headers
+    const requestHeaders = snapshotHeaders(key.headers)
     const variant = variantKey(value.vary)
     const deleteAt = value.deleteAt
     let writer = -1

@@ -73,4 +73,24 @@ function variantKey (vary) {
   return out
 }
 
-module.exports = { varyMatches, variantKey, headerValueEquals, compileVary, selects }
+/**
+ * A plain copy of the writing request's headers, taken in JS when the write
+ * begins. Rust reads the headers a stored variant varies on while it holds
+ * the store's lock (src/http/vary.rs `VaryKey::matches`); reading the caller's
+ * object there could run a getter or Proxy trap that calls back into the same
+ * store and deadlocks (or throws with the lock held). The copy runs such code
+ * here, before any native call, and also pins the values the write was made
+ * with. Arrays are copied (a Proxy of an array is an array to Rust); other
+ * values are kept as they are (Rust treats them as values that never match).
+ */
+function snapshotHeaders (headers) {
+  if (headers == null) return undefined
+  const out = Object.create(null)
+  for (const name in headers) {
+    const v = headers[name]
+    out[name] = Array.isArray(v) ? Array.prototype.slice.call(v) : v
+  }
+  return out
+}
+
+module.exports = { varyMatches, variantKey, headerValueEquals, compileVary, selects, snapshotHeaders }
