@@ -111,6 +111,19 @@ function assertTags (tags, what) {
   return null
 }
 
+// Rust holds keys as UTF-8, where every lone surrogate would become U+FFFD
+// (so '\uD800' and '\uDBFF' would be one key). Keys that are not well-formed
+// UTF-16 are escaped ('%' -> '%25', a lone surrogate -> '%uXXXX') behind a
+// '!', which no length-prefixed key starts with.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+function escapeUnit (c) {
+  return '%u' + c.charCodeAt(0).toString(16)
+}
+function cacheKey (prefix, key) {
+  const k = prefix + key
+  return k.isWellFormed() ? k : '!' + k.replace(/%/g, '%25').replace(LONE_SURROGATE, escapeUnit)
+}
+
 function defaultOnError (err) {
   process.emitWarning(err.message, { code: 'FERROCACHE_VSF_NOT_CACHED' })
 }
@@ -123,6 +136,7 @@ class VsfPageCache {
   #handle
   #ttlMs
   #keyPrefix
+  #label // the key prefix as given, for messages
   #invalidatedHeader
   #onError
   #memoSize
@@ -137,7 +151,11 @@ class VsfPageCache {
   constructor (options) {
     const o = readOptions(options)
     this.#ttlMs = o.ttl === undefined ? Infinity : o.ttl * 1000
-    this.#keyPrefix = o.keyPrefix
+    // Length-prefixed, so drivers sharing a named cache with different
+    // prefixes never meet: prefix 'a' + key 'bc' is '1:abc', prefix 'ab' +
+    // key 'c' is '2:abc'.
+    this.#label = o.keyPrefix
+    this.#keyPrefix = o.keyPrefix.length + ':' + o.keyPrefix
     this.#invalidatedHeader = o.invalidatedHeader
     this.#onError = o.onError ?? defaultOnError
     this.#memoSize = o.memoSize
@@ -180,12 +198,12 @@ class VsfPageCache {
       if (typeof key !== 'string') {
         return Promise.reject(new TypeError(`${WHERE}: invoke() key must be a string, got ${typeName(key)}`))
       }
-      k = this.#keyPrefix + key
+      k = cacheKey(this.#keyPrefix, key)
     } else {
       if (typeof route !== 'string') {
         return Promise.reject(new TypeError(`${WHERE}: invoke() needs a string key or route, got route ${typeName(route)}`))
       }
-      k = this.#keyPrefix + 'page:' + route
+      k = cacheKey(this.#keyPrefix, 'page:' + route)
     }
     // Without a ttl nothing expires: skip the clock read on the hot path.
     const now = this.#ttlMs === Infinity ? 0 : Date.now()
@@ -207,7 +225,7 @@ class VsfPageCache {
     }
     const running = this.#inflight.get(k)
     if (running !== undefined) return this.#wait(running, render)
-    return this.#lead(k, render, getTags)
+    return this.#lead(k, render, getTags, key ?? 'page:' + route)
   }
 
   #remember (k, id, json) {
@@ -255,7 +273,7 @@ class VsfPageCache {
     return copyOf(shared.parsed)
   }
 
-  async #lead (k, render, getTags) {
+  async #lead (k, render, getTags, label) {
     let settle
     const running = new Promise((resolve, reject) => { settle = { resolve, reject } })
     // Waiters attach their own handlers; this one keeps a failed render with
@@ -267,7 +285,7 @@ class VsfPageCache {
     const generation = binding.pageCacheGeneration(this.#handle)
     try {
       const content = await render()
-      const json = this.#store(k, content, getTags, generation)
+      const json = this.#store(k, content, getTags, generation, this.#label + label)
       settle.resolve({ content, json, parsed: undefined })
       return content
     } catch (err) {
@@ -283,7 +301,7 @@ class VsfPageCache {
    * A page whose render began before an invalidation that finished meanwhile
    * may hold what was just invalidated: it is served but not stored.
    */
-  #store (k, content, getTags, generation) {
+  #store (k, content, getTags, generation, label) {
     let tags
     try {
       tags = getTags()
@@ -302,11 +320,11 @@ class VsfPageCache {
     try {
       json = JSON.stringify(content)
     } catch (err) {
-      this.#report(new TypeError(`${WHERE}: rendered content of '${k}' is not serialisable to JSON, not cached: ${err.message}`))
+      this.#report(new TypeError(`${WHERE}: rendered content of '${label}' is not serialisable to JSON, not cached: ${err.message}`))
       return undefined
     }
     if (json === undefined) {
-      this.#report(new TypeError(`${WHERE}: render() of '${k}' resolved to ${typeName(content)}, not cached`))
+      this.#report(new TypeError(`${WHERE}: render() of '${label}' resolved to ${typeName(content)}, not cached`))
       return undefined
     }
     const now = Date.now()
@@ -372,7 +390,7 @@ class VsfPageCache {
     if (typeof route !== 'string') {
       throw new TypeError(`${WHERE}: delete() route must be a string, got ${typeName(route)}`)
     }
-    const id = binding.pageCacheDelete(this.#handle, this.#keyPrefix + 'page:' + route)
+    const id = binding.pageCacheDelete(this.#handle, cacheKey(this.#keyPrefix, 'page:' + route))
     if (id >= 0) this.#forget([id], 0)
     return id >= 0
   }
