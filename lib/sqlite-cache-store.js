@@ -98,6 +98,11 @@ class SqliteCacheStore {
         if (typeof opts.location !== 'string' || opts.location.length === 0) {
           throw new TypeError('SqliteCacheStore options.location must be a non-empty string')
         }
+        // A file name reaches SQLite as UTF-8 and a C string: a NUL would cut
+        // it, and a lone surrogate would become U+FFFD (two names, one file).
+        if (opts.location.includes('\u0000') || !opts.location.isWellFormed()) {
+          throw new TypeError('SqliteCacheStore options.location must not contain NUL characters or lone surrogates')
+        }
         this.#location = opts.location
       }
     }
