@@ -111,6 +111,15 @@ function assertTags (tags, what) {
   return null
 }
 
+/** The argument object of invalidate()/invalidateAll() (`{}` when omitted). */
+function assertArgs (args, what) {
+  if (args === undefined) return {}
+  if (args === null || typeof args !== 'object') {
+    throw new TypeError(`${WHERE}: ${what} expects an object, got ${typeName(args)}`)
+  }
+  return args
+}
+
 // Rust holds keys as UTF-8, where every lone surrogate would become U+FFFD
 // (so '\uD800' and '\uDBFF' would be one key). Keys that are not well-formed
 // UTF-16 are escaped ('%' -> '%25', a lone surrogate -> '%uXXXX') behind a
@@ -353,7 +362,8 @@ class VsfPageCache {
    * Drops every page carrying any of `tags`; a `'*'` tag drops every page.
    * @returns {Promise<number>} how many pages were dropped
    */
-  async invalidate ({ response, tags } = {}) {
+  async invalidate (args) {
+    const { response, tags } = assertArgs(args, 'invalidate()')
     const bad = assertTags(tags, 'invalidate() tags')
     if (bad !== null) throw bad
     let count
@@ -372,7 +382,8 @@ class VsfPageCache {
    * Drops every page.
    * @returns {Promise<number>} how many pages were dropped
    */
-  async invalidateAll ({ response } = {}) {
+  async invalidateAll (args) {
+    const { response } = assertArgs(args, 'invalidateAll()')
     const count = this.#clear()
     this.#respond(response, count)
     return count
