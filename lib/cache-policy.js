@@ -196,6 +196,21 @@ function directivesObject (entries) {
 const HOP_BY_HOP = new Set(binding.policyHopByHop().split(','))
 
 /**
+ * A numeric option as given (it is coerced with `+` where used, as
+ * http-cache-semantics does), except what `+` cannot coerce (a Symbol, a
+ * BigInt, an object with no valueOf/toString): a TypeError naming the option
+ * instead of V8's "Cannot convert".
+ */
+function numeric (v, name) {
+  if (typeof v === 'symbol' || typeof v === 'bigint' ||
+      (typeof v === 'object' && v !== null && typeof v[Symbol.toPrimitive] !== 'function' &&
+       typeof v.valueOf !== 'function' && typeof v.toString !== 'function')) {
+    throw new TypeError(`CachePolicy ${name} must be a number, got ${typeof v}`)
+  }
+  return v
+}
+
+/**
  * A copy of `src` without hop-by-hop fields, Connection-listed fields and 1xx
  * warnings. Built in one pass (no `delete`), so the copy stays a fast object.
  */
@@ -301,9 +316,9 @@ class CachePolicy {
     this.#responseTime = this.now()
     this.#shared = shared !== false
     this.#ignoreCargoCult = !!ignoreCargoCult
-    this.#cacheHeuristic = undefined !== cacheHeuristic ? cacheHeuristic : 0.1
+    this.#cacheHeuristic = undefined !== cacheHeuristic ? numeric(cacheHeuristic, 'options.cacheHeuristic') : 0.1
     this.#immutableMinTtl = undefined !== immutableMinTimeToLive
-      ? immutableMinTimeToLive
+      ? numeric(immutableMinTimeToLive, 'options.immutableMinTimeToLive')
       : DEFAULT_IMMUTABLE_MIN_TTL
     this.#status = 'status' in res ? res.status : 200
     const rh = res.headers
@@ -416,10 +431,10 @@ class CachePolicy {
         !reqcc || typeof reqcc !== 'object') {
       throw new TypeError('Invalid serialization: resh, rescc and reqcc must be objects')
     }
-    this.#responseTime = obj.t
+    this.#responseTime = numeric(obj.t, 'serialization t')
     this.#shared = obj.sh
-    this.#cacheHeuristic = obj.ch
-    this.#immutableMinTtl = obj.imm !== undefined ? obj.imm : DEFAULT_IMMUTABLE_MIN_TTL
+    this.#cacheHeuristic = numeric(obj.ch, 'serialization ch')
+    this.#immutableMinTtl = obj.imm !== undefined ? numeric(obj.imm, 'serialization imm') : DEFAULT_IMMUTABLE_MIN_TTL
     this.#ignoreCargoCult = !!obj.icc
     this.#status = obj.st
     this.#resHeaders = resh

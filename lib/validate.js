@@ -41,6 +41,20 @@ function assertTime (value, name) {
   }
 }
 
+/**
+ * Stored metadata is JSON: an object JSON would turn into something else (a
+ * Date into a string, an array into a list, a Map into {}) would be served
+ * back as that, so only plain objects (any prototype-less one included) are
+ * taken as header maps.
+ */
+function assertPlain (v, name) {
+  const proto = Object.getPrototypeOf(v)
+  if (proto !== Object.prototype && proto !== null) {
+    const kind = Array.isArray(v) ? 'array' : (proto?.constructor?.name ?? 'object')
+    throw new TypeError(`expected ${name} to be a plain object, got ${kind}`)
+  }
+}
+
 function assertCacheValue (value) {
   if (typeof value !== 'object' || value === null) {
     throw new TypeError(`expected value to be object, got ${value === null ? 'null' : typeof value}`)
@@ -60,14 +74,18 @@ function assertCacheValue (value) {
   if (typeof value.statusMessage !== 'string') {
     throw new TypeError(`expected value.statusMessage to be string, got ${typeof value.statusMessage}`)
   }
-  if (value.headers != null && typeof value.headers !== 'object') {
-    throw new TypeError(`expected value.rawHeaders to be object, got ${typeof value.headers}`)
+  if (value.headers != null) {
+    if (typeof value.headers !== 'object') {
+      throw new TypeError(`expected value.rawHeaders to be object, got ${typeof value.headers}`)
+    }
+    assertPlain(value.headers, 'value.headers')
   }
   if (value.vary !== undefined) {
     if (typeof value.vary !== 'object') {
       throw new TypeError(`expected value.vary to be object, got ${typeof value.vary}`)
     }
     if (value.vary !== null) {
+      assertPlain(value.vary, 'value.vary')
       for (const name of Object.keys(value.vary)) {
         const v = value.vary[name]
         if (RESERVED.test(name)) {
