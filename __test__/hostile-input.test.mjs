@@ -478,7 +478,12 @@ function eagerNumber (v, label, name) {
   return undefined
 }
 /** A policy's observable facts, as comparable data. */
-const facts = (p) => ({ storable: p.storable(), ttl: p.timeToLive() > 0, stale: p.stale(), headers: JSON.stringify(p.responseHeaders()) })
+// (responseHeaders' date and age are the clock's: left out, as the two sides
+// run a moment apart)
+const facts = (p) => {
+  const { date, age, ...headers } = p.responseHeaders()
+  return { storable: p.storable(), ttl: p.timeToLive() > 0, stale: p.stale(), headers: JSON.stringify(headers), dated: typeof date, aged: typeof age }
+}
 
 const POLICY_ENTRIES = [
   { entry: 'new CachePolicy(req)', names: /[Rr]equest|req/, run: (P, v) => facts(new P(v, res())) },
