@@ -3,7 +3,7 @@
 const { Writable } = require('node:stream')
 const { EventEmitter } = require('node:events')
 const binding = require('../binding.js')
-const { assertCacheKey, assertResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
+const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
 const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
@@ -157,13 +157,17 @@ class MemoryCacheStore extends EventEmitter {
    * @param {import('undici/types/cache-interceptor').default.CacheKey} key
    */
   get (key) {
-    assertCacheKey(key)
+    assertKeyObject(key)
+    const origin = key.origin
+    const path = key.path
+    const method = key.method
+    const headers = key.headers
+    assertKeyFields(origin, path, method, headers)
     // Rust reads origin and path as UTF-16 (lossless) into its length-prefixed
     // key: no string is built here.
-    const found = binding.memoryStoreLookup(this.#handle, key.method, key.origin, key.path, this.#touch, Date.now())
+    const found = binding.memoryStoreLookup(this.#handle, method, origin, path, this.#touch, Date.now())
     this.#touch = 0
     if (found === -1) return undefined
-    const headers = key.headers
     let m
     if (typeof found === 'number') {
       m = this.#memo.get(found) ?? this.#materialize(found)
@@ -249,7 +253,7 @@ class MemoryCacheStore extends EventEmitter {
    * @returns {Writable | undefined}
    */
   createWriteStream (key, value) {
-    assertCacheKey(key)
+    key = readCacheKey(key)
     assertCacheValue(value)
 
     const now = Date.now()
@@ -300,7 +304,7 @@ class MemoryCacheStore extends EventEmitter {
    * @param {import('undici/types/cache-interceptor').default.CacheKey} key
    */
   delete (key) {
-    assertResourceKey(key)
+    key = readResourceKey(key)
     const out = binding.memoryStoreDelete(this.#handle, key.origin, key.path)
     if (out.length > 0) this.#forget(out, 0)
   }

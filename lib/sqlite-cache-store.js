@@ -2,7 +2,7 @@
 
 const { Writable } = require('node:stream')
 const binding = require('../binding.js')
-const { assertCacheKey, assertResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
+const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
 const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
@@ -141,12 +141,16 @@ class SqliteCacheStore {
    * @returns {object | undefined | Promise<object | undefined>}
    */
   get (key) {
-    assertCacheKey(key)
+    assertKeyObject(key)
+    const origin = key.origin
+    const path = key.path
     const method = key.method
+    const headers = key.headers
+    assertKeyFields(origin, path, method, headers)
     if (method.indexOf('\n') !== -1) {
       throw new TypeError('expected key.method to be an HTTP method token')
     }
-    const packed = method + '\n' + resourceKey(key.origin, key.path)
+    const packed = method + '\n' + resourceKey(origin, path)
     const knownId = this.#known.get(packed)
     const km = knownId === undefined ? undefined : this.#memo.get(knownId)
     const found = binding.sqliteStoreFind(
@@ -157,7 +161,6 @@ class SqliteCacheStore {
       this.#misses++
       return undefined
     }
-    const headers = key.headers
     let m
     let body
     if (typeof found === 'number') {
@@ -305,7 +308,7 @@ class SqliteCacheStore {
    * @returns {Writable | undefined}
    */
   createWriteStream (key, value) {
-    assertCacheKey(key)
+    key = readCacheKey(key)
     assertCacheValue(value)
     if (this.#closed) throw new Error('SqliteCacheStore is closed')
 
@@ -384,7 +387,7 @@ class SqliteCacheStore {
    * @param {import('undici/types/cache-interceptor').default.CacheKey} key
    */
   delete (key) {
-    assertResourceKey(key)
+    key = readResourceKey(key)
     binding.sqliteStoreDelete(this.#handle, resourceKey(key.origin, key.path))
   }
 

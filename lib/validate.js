@@ -9,27 +9,52 @@
 // encoding (lib/vary.js) uses them as separators.
 const RESERVED = /[\u0000-\u0002]/
 
-/** The key fields `delete` needs: an object with string `origin` and `path`. */
-function assertResourceKey (key) {
+function assertKeyObject (key) {
   if (typeof key !== 'object' || key === null) {
     throw new TypeError(`expected key to be object, got ${key === null ? 'null' : typeof key}`)
   }
-  if (typeof key.origin !== 'string') {
-    throw new TypeError(`expected key.origin to be string, got ${typeof key.origin}`)
+}
+
+/**
+ * Checks key fields the caller has already read into locals: each field is
+ * read once, so a getter cannot pass the check with a string and then hand
+ * the native call something else.
+ */
+function assertKeyFields (origin, path, method, headers) {
+  if (typeof origin !== 'string') {
+    throw new TypeError(`expected key.origin to be string, got ${typeof origin}`)
   }
-  if (typeof key.path !== 'string') {
-    throw new TypeError(`expected key.path to be string, got ${typeof key.path}`)
+  if (typeof path !== 'string') {
+    throw new TypeError(`expected key.path to be string, got ${typeof path}`)
+  }
+  if (typeof method !== 'string') {
+    throw new TypeError(`expected key.method to be string, got ${typeof method}`)
+  }
+  if (headers !== undefined && typeof headers !== 'object') {
+    throw new TypeError(`expected headers to be object, got ${typeof headers}`)
   }
 }
 
-function assertCacheKey (key) {
-  assertResourceKey(key)
-  if (typeof key.method !== 'string') {
-    throw new TypeError(`expected key.method to be string, got ${typeof key.method}`)
+/** A checked copy of a cache key's fields (each read once). */
+function readCacheKey (key) {
+  assertKeyObject(key)
+  const k = { origin: key.origin, path: key.path, method: key.method, headers: key.headers }
+  assertKeyFields(k.origin, k.path, k.method, k.headers)
+  return k
+}
+
+/** The key fields `delete` needs, checked and read once: string `origin` and `path`. */
+function readResourceKey (key) {
+  assertKeyObject(key)
+  const origin = key.origin
+  if (typeof origin !== 'string') {
+    throw new TypeError(`expected key.origin to be string, got ${typeof origin}`)
   }
-  if (key.headers !== undefined && typeof key.headers !== 'object') {
-    throw new TypeError(`expected headers to be object, got ${typeof key.headers}`)
+  const path = key.path
+  if (typeof path !== 'string') {
+    throw new TypeError(`expected key.path to be string, got ${typeof path}`)
   }
+  return { origin, path }
 }
 
 function assertTime (value, name) {
@@ -126,4 +151,4 @@ function cannotKeep (value, now, maxCount, maxEntrySize, maxSize) {
   return false
 }
 
-module.exports = { assertCacheKey, assertResourceKey, assertCacheValue, assertLimit, cannotKeep }
+module.exports = { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep }
