@@ -158,6 +158,8 @@ export declare class SqliteCacheStore {
   /** Synchronous, except for bodies over 256 KiB, which are read off the event loop. */
   get (key: CacheKey): GetResult | Promise<GetResult | undefined> | undefined
   createWriteStream (key: CacheKey, value: CacheValue): Writable | undefined
+  /** Stores a complete response synchronously (as undici's SqliteCacheStore#set); a body over `maxEntrySize` is not stored. */
+  set (key: CacheKey, value: CacheValue & { body?: Uint8Array | Uint8Array[] | null }): void
   /** Removes every stored variant of `origin` + `path` (any method). */
   delete (key: CacheKey): void
   /** Removes every entry (for every process sharing the file). */

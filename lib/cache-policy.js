@@ -459,6 +459,14 @@ class CachePolicy {
     return Date.now()
   }
 
+  /**
+   * When the response was received (ms), as the package's `_responseTime` field:
+   * http-cache-semantics' own tests pin `now()` to it. Read-only.
+   */
+  get _responseTime () {
+    return this.#responseTime
+  }
+
   /** Puts this policy's facts and `now` into the I/O slots (policyTime layout). */
   #load (op, now) {
     const f = this.#f

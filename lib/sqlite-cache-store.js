@@ -308,38 +308,9 @@ class SqliteCacheStore {
    * @returns {Writable | undefined}
    */
   createWriteStream (key, value) {
-    key = readCacheKey(key)
-    assertCacheValue(value)
-    if (this.#closed) throw new Error('SqliteCacheStore is closed')
-
-    const now = Date.now()
-    if (cannotKeep(value, now, this.#maxCount, this.#maxEntrySize, this.#maxSize)) return undefined
-
-    let meta
-    try {
-      meta = JSON.stringify({
-        c: value.statusCode,
-        m: value.statusMessage,
-        h: value.headers,
-        v: value.vary,
-        e: value.etag,
-        d: value.cacheControlDirectives,
-        t: [encodeTime(value.cachedAt), encodeTime(value.staleAt), encodeTime(value.deleteAt)]
-      })
-    } catch (err) {
-      throw new TypeError(`expected value to be serialisable (headers, vary, cacheControlDirectives): ${err.message}`)
-    }
-
-    const handle = this.#handle
-    const maxEntrySize = this.#maxEntrySize
-    const method = key.method
-    if (!TOKEN.test(method)) {
-      throw new TypeError('expected key.method to be an HTTP method token')
-    }
-    const packed = method + '\n' + resourceKey(key.origin, key.path)
-    const requestHeaders = snapshotHeaders(key.headers)
-    const variant = variantKey(value.vary)
-    const deleteAt = value.deleteAt
+    const w = this.#prepareWrite(key, value)
+    if (w === undefined) return undefined
+    const { handle, maxEntrySize, packed, requestHeaders, variant, meta, deleteAt } = w
     let writer = -1
     let size = 0
 
@@ -380,6 +351,82 @@ class SqliteCacheStore {
         callback(err)
       }
     })
+  }
+
+  /**
+   * Stores a complete response at once, as undici's `SqliteCacheStore#set`
+   * (undici's own sqlite tests call it): `value` is a `CacheValue` plus `body`
+   * (a Buffer, an array of Buffers, or null/undefined for none). Synchronous;
+   * a body over `maxEntrySize` (or an already-expired value) is not stored.
+   * @param {import('undici/types/cache-interceptor').default.CacheKey} key
+   * @param {import('undici/types/cache-interceptor').default.CacheValue & { body?: Uint8Array | Uint8Array[] | null }} value
+   */
+  set (key, value) {
+    if (typeof value !== 'object' || value === null) {
+      throw new TypeError(`expected value to be object, got ${value === null ? 'null' : typeof value}`)
+    }
+    const body = value.body
+    const chunks = body == null ? [] : Array.isArray(body) ? body : [body]
+    let size = 0
+    for (const chunk of chunks) {
+      if (!(chunk instanceof Uint8Array)) {
+        throw new TypeError('expected value.body to be a Buffer, an array of Buffers, or null')
+      }
+      size += chunk.byteLength
+    }
+    const { body: _, ...rest } = value
+    const w = this.#prepareWrite(key, rest)
+    if (w === undefined || size > w.maxEntrySize) return
+    let writer = -1
+    try {
+      for (const chunk of chunks) {
+        if (chunk.byteLength > 0) writer = binding.sqliteStoreAppend(w.handle, writer, chunk)
+      }
+      const id = writer
+      writer = -1
+      binding.sqliteStoreCommit(w.handle, id, w.packed, w.requestHeaders, w.variant, w.meta, w.deleteAt, Date.now())
+    } finally {
+      if (writer >= 0) binding.sqliteStoreAbort(w.handle, writer)
+    }
+  }
+
+  /** Validates a write and packs what the commit needs; `undefined` when nothing could be kept. */
+  #prepareWrite (key, value) {
+    key = readCacheKey(key)
+    assertCacheValue(value)
+    if (this.#closed) throw new Error('SqliteCacheStore is closed')
+
+    const now = Date.now()
+    if (cannotKeep(value, now, this.#maxCount, this.#maxEntrySize, this.#maxSize)) return undefined
+
+    let meta
+    try {
+      meta = JSON.stringify({
+        c: value.statusCode,
+        m: value.statusMessage,
+        h: value.headers,
+        v: value.vary,
+        e: value.etag,
+        d: value.cacheControlDirectives,
+        t: [encodeTime(value.cachedAt), encodeTime(value.staleAt), encodeTime(value.deleteAt)]
+      })
+    } catch (err) {
+      throw new TypeError(`expected value to be serialisable (headers, vary, cacheControlDirectives): ${err.message}`)
+    }
+
+    const method = key.method
+    if (!TOKEN.test(method)) {
+      throw new TypeError('expected key.method to be an HTTP method token')
+    }
+    return {
+      handle: this.#handle,
+      maxEntrySize: this.#maxEntrySize,
+      packed: method + '\n' + resourceKey(key.origin, key.path),
+      requestHeaders: snapshotHeaders(key.headers),
+      variant: variantKey(value.vary),
+      meta,
+      deleteAt: value.deleteAt
+    }
   }
 
   /**
