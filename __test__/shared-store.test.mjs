@@ -190,3 +190,40 @@ test('ferrocache/vsf: a named page cache is shared by workers, invalidation incl
   assert.deepEqual(after, { html: 'fresh' })
   assert.equal(renders, 1, 'the invalidation in the worker dropped the page here too')
 })
+
+test('4 workers racing writes and evictions: every hit has the body written for its key', async () => {
+  // A hit reads an entry's metadata and body in two calls; another worker may evict
+  // the entry in between. That must be a miss, never a hit with an empty body.
+  const opts = { maxCount: 20, maxSize: 1e6 }
+  const main = new MemoryCacheStore({ name: 'shared-race', ...opts })
+  const body = `(store, seed, post) => {
+    let s = seed
+    const rnd = () => { s = (s * 1103515245 + 12345) & 0x7fffffff; return s }
+    const now = Date.now()
+    let bad = 0
+    let hits = 0
+    for (let i = 0; i < 50000; i++) {
+      const n = rnd() % 60
+      const k = { origin: 'http://shared', method: 'GET', path: '/r' + n, headers: {} }
+      if (rnd() % 2 === 0) {
+        const hit = store.get(k)
+        if (hit) {
+          hits++
+          const b = Buffer.concat(hit.body)
+          if (b.length < 4 || b.readUInt32LE(0) !== n) bad++
+        }
+      } else {
+        const b = Buffer.alloc(4 + (rnd() % 64))
+        b.writeUInt32LE(n, 0)
+        store.createWriteStream(k, { statusCode: 200, statusMessage: 'OK', headers: {}, cachedAt: now, staleAt: now + 60000, deleteAt: now + 120000 }).end(b)
+      }
+    }
+    post({ bad, hits })
+  }`
+  const results = await Promise.all([1, 2, 3, 4].map((seed) => inWorker('shared-race', opts, body, seed)))
+  for (const [{ bad, hits }] of results) {
+    assert.ok(hits > 0)
+    assert.equal(bad, 0, 'hits whose body is empty or another key\'s')
+  }
+  assert.ok(main.count <= opts.maxCount)
+})

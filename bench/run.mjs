@@ -5,8 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { cpus } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { join } from 'node:path'
-import * as vega from 'vega'
-import { compile } from 'vega-lite'
+import { writeVegaLiteSvg } from './chart.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const only = process.argv.slice(2)
@@ -122,7 +121,7 @@ if (notes.length > 0) {
 writeFileSync(join(here, 'REPORT.md'), lines.join('\n') + '\n')
 
 const chartRows = results.filter((r) => r.ratio !== null && r.ratio > 0)
-const spec = compile({
+await writeVegaLiteSvg({
   $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
   title: `ferrocache / peer (log scale; 1.0 = parity) — Node ${meta.node}`,
   width: 560,
@@ -138,7 +137,5 @@ const spec = compile({
     },
     { data: { values: [{ one: 1 }] }, mark: { type: 'rule', color: 'black', strokeDash: [4, 2] }, encoding: { x: { field: 'one', type: 'quantitative' } } }
   ]
-}).spec
-const view = new vega.View(vega.parse(spec), { renderer: 'none' })
-writeFileSync(join(here, 'report.svg'), await view.toSVG())
+}, join(here, 'report.svg'))
 console.log(`wrote bench/REPORT.md, bench/report.svg, bench/results/latest.json (${results.length} rows)`)

@@ -211,6 +211,9 @@ class MemoryCacheStore extends EventEmitter {
     const meta = binding.memoryStoreMeta(this.#handle, id)
     if (meta === null) return undefined
     const body = binding.memoryStoreBody(this.#handle, id)
+    // null: another handle of a named store (a worker thread) removed the entry between
+    // the two calls. A miss, not a hit with an empty body (an empty body is a 0-byte Buffer).
+    if (body === null) return undefined
     // [cachedAt, staleAt, deleteAt, statusCode, statusMessage, headers, vary, etag, directives]
     // (JSON turned undefined into null; etag and vary are never null when given).
     const v = JSON.parse(meta)
@@ -226,7 +229,7 @@ class MemoryCacheStore extends EventEmitter {
       cachedAt: v[0],
       staleAt: v[1],
       deleteAt: v[2],
-      body: body === null || body.length === 0 ? null : body
+      body: body.length === 0 ? null : body
     }
     this.#memo.set(id, m)
     return m

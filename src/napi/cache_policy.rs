@@ -48,26 +48,45 @@ const NEEDS_DATES: u32 = 16;
 /// Slots of the per-thread I/O array.
 pub const IO_SLOTS: usize = 16;
 
-thread_local! {
-    static IO: Cell<*mut f64> = const { Cell::new(std::ptr::null_mut()) };
+/// This thread's I/O slots: allocated on first use, freed when the thread exits.
+struct IoSlots(Cell<*mut f64>);
+
+impl Drop for IoSlots {
+    fn drop(&mut self) {
+        let ptr = self.0.get();
+        if !ptr.is_null() {
+            // SAFETY: `ptr` came from `Box::into_raw` of a `[f64; IO_SLOTS]` in `io_ptr`
+            // and is freed only here, once. Thread-local destructors run when the thread
+            // exits: a Node worker thread disposes its V8 isolate (and with it every
+            // Float64Array view of these slots) before its OS thread ends, and the main
+            // thread runs them inside `exit()`, when no more JS runs on it. V8 never reads
+            // an external backing store's bytes by itself, and the view's finalizer
+            // (`policy_io`) does not touch them.
+            drop(unsafe { Box::from_raw(ptr as *mut [f64; IO_SLOTS]) });
+        }
+    }
 }
 
-/// This thread's I/O slots (allocated once per thread and never freed, so
-/// every view JS holds of them stays valid).
+thread_local! {
+    static IO: IoSlots = const { IoSlots(Cell::new(std::ptr::null_mut())) };
+}
+
+/// This thread's I/O slots (allocated once per thread, kept until the thread
+/// exits, so every view JS holds of them stays valid).
 fn io_ptr() -> *mut f64 {
     IO.with(|io| {
-        if io.get().is_null() {
-            let slots: &'static mut [f64; IO_SLOTS] = Box::leak(Box::new([0.0; IO_SLOTS]));
-            io.set(slots.as_mut_ptr());
+        if io.0.get().is_null() {
+            let slots: Box<[f64; IO_SLOTS]> = Box::new([0.0; IO_SLOTS]);
+            io.0.set(Box::into_raw(slots) as *mut f64);
         }
-        io.get()
+        io.0.get()
     })
 }
 
 /// Runs `f` over this thread's I/O slots.
 fn with_io<R>(f: impl FnOnce(&mut [f64; IO_SLOTS]) -> R) -> R {
-    // SAFETY: the pointer comes from a leaked `[f64; IO_SLOTS]` (valid forever)
-    // that only this thread uses: JS on this thread reads and writes it between
+    // SAFETY: the pointer comes from this thread's `[f64; IO_SLOTS]` (valid until
+    // the thread exits, see `IoSlots`) that only this thread uses: JS on this thread reads and writes it between
     // calls, and Rust only inside a synchronous call from that JS, so no other
     // access overlaps this exclusive borrow, which ends before the call returns.
     let slots = unsafe { &mut *(io_ptr() as *mut [f64; IO_SLOTS]) };
@@ -78,8 +97,9 @@ fn with_io<R>(f: impl FnOnce(&mut [f64; IO_SLOTS]) -> R) -> R {
 #[napi(catch_unwind)]
 pub fn policy_io(env: &Env) -> Result<Float64ArraySlice<'_>> {
     let ptr = io_ptr();
-    // SAFETY: `ptr` points at IO_SLOTS leaked f64s that are never freed; the
-    // finalizer therefore has nothing to release.
+    // SAFETY: `ptr` points at this thread's IO_SLOTS f64s, which outlive every JS
+    // view of them (freed only when the thread exits, see `IoSlots`); the finalizer
+    // therefore has nothing to release.
     unsafe { Float64ArraySlice::from_external(env, ptr, IO_SLOTS, (), |_, _| {}) }
 }
 
