@@ -1,3 +1,9 @@
 pub mod http;
 pub mod napi;
 pub mod store;
+
+// The fuzz checks name the crate `ferrocache`, as the fuzz crate sees it.
+#[cfg(test)]
+extern crate self as ferrocache;
+#[cfg(test)]
+mod fuzz_regressions;

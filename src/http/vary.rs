@@ -84,9 +84,11 @@ impl VaryKey {
             let (name, value) = field.split_once(NAME_END)?;
             let mut chars = value.chars();
             let value = match chars.next()? {
-                'n' => HeaderValue::Absent,
+                // `n` and `e` end the field: anything after them is not the
+                // shell's encoding (and would decode two keys alike).
+                'n' if chars.as_str().is_empty() => HeaderValue::Absent,
                 's' => HeaderValue::One(chars.as_str().into()),
-                'e' => HeaderValue::Many(Box::new([])),
+                'e' if chars.as_str().is_empty() => HeaderValue::Many(Box::new([])),
                 'a' => HeaderValue::Many(chars.as_str().split(ITEM).map(Into::into).collect()),
                 _ => return None,
             };
@@ -193,6 +195,9 @@ mod tests {
         assert_eq!(VaryKey::decode(""), Some(VaryKey::default()));
         assert_eq!(VaryKey::decode("a"), None);
         assert_eq!(VaryKey::decode("a\u{0}z"), None);
+        // Found by the `vary` fuzz target: trailing text after `n`/`e`.
+        assert_eq!(VaryKey::decode("a\u{0}ex"), None);
+        assert_eq!(VaryKey::decode("a\u{0}nx\u{1}b\u{0}n"), None);
     }
 
     #[test]
