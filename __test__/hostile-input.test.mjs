@@ -41,12 +41,22 @@ after(() => rmSync(tmp, { recursive: true, force: true }))
 // ---------------------------------------------------------------------------
 // Outcomes
 
+/**
+ * An error message with V8's rendering of a receiver made uniform: "called on
+ * incompatible receiver #<Object>" and "... [object Object]" name the same
+ * object (Node 24's V8 renders it one way or the other depending on how the
+ * getter was reached), so the peer comparison keeps class and wording only.
+ */
+function message (err) {
+  return String(err?.message ?? err).replace(/incompatible receiver (?:#<(\w+)>|\[object (\w+)\])/g, (_, a, b) => `incompatible receiver <${a ?? b}>`)
+}
+
 /** What calling `fn` did: `{ ok: result }` or `{ throws, message }`. */
 function outcome (fn) {
   try {
     return { ok: fn() }
   } catch (err) {
-    return { throws: err?.constructor?.name ?? typeof err, message: String(err?.message ?? err) }
+    return { throws: err?.constructor?.name ?? typeof err, message: message(err) }
   }
 }
 
@@ -55,7 +65,7 @@ async function outcomeAsync (fn) {
   try {
     return { ok: await fn() }
   } catch (err) {
-    return { throws: err?.constructor?.name ?? typeof err, message: String(err?.message ?? err) }
+    return { throws: err?.constructor?.name ?? typeof err, message: message(err) }
   }
 }
 
@@ -630,7 +640,7 @@ async function settled (fn) {
   try {
     return { ok: await fn() }
   } catch (err) {
-    return { throws: err?.constructor?.name, message: String(err?.message ?? err) }
+    return { throws: err?.constructor?.name, message: message(err) }
   }
 }
 const typeName = (v) => v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v
