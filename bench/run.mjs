@@ -1,6 +1,6 @@
 // `npm run bench`: every bench/suites/*.mjs, ours vs peers in this process.
 // Writes bench/results/latest.json, bench/REPORT.md and bench/report.svg.
-import { readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { cpus } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -8,7 +8,11 @@ import { join } from 'node:path'
 import { writeVegaLiteSvg } from './chart.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-const only = process.argv.slice(2)
+// `node bench/run.mjs [suite ...]` runs those suites (default: all);
+// `node bench/run.mjs --render` rewrites REPORT.md and report.svg from
+// results/latest.json without measuring.
+const render = process.argv[2] === '--render'
+const only = render ? [] : process.argv.slice(2)
 
 function fmt (v, unit) {
   if (v === null || v === undefined) return '—'
@@ -19,7 +23,7 @@ function fmt (v, unit) {
 }
 
 function verdict (r) {
-  if (r.target === undefined) return ''
+  if (r.target === undefined || r.target === null) return ''
   const value = r.absolute ? r.ours : r.ratio
   if (value === null || value === undefined) return ''
   const ok = r.better === 'higher' ? value >= r.target : value <= r.target
@@ -59,44 +63,49 @@ async function runElsewhere (file, mod) {
   return rows.map((r) => ({ ...r, node: version }))
 }
 
-const suites = readdirSync(join(here, 'suites')).filter((f) => f.endsWith('.mjs')).sort()
-const results = []
-for (const file of suites) {
-  const mod = await import(pathToFileURL(join(here, 'suites', file)))
-  if (only.length > 0 && !only.includes(mod.name)) continue
-  process.stdout.write(`suite ${mod.name} ... `)
-  const t0 = Date.now()
-  let rows
-  try {
-    rows = null
-    if (mod.needs && !(await hasBuiltin(mod.needs))) {
-      try {
-        rows = await runElsewhere(file, mod)
-      } catch (err) {
-        console.log(`\n  ${mod.name}: could not run under a Node with ${mod.needs} (${err.message.split('\n')[0]}); running here`)
+let meta
+let results = []
+if (render) {
+  ({ meta, results } = JSON.parse(readFileSync(join(here, 'results', 'latest.json'), 'utf8')))
+} else {
+  const suites = readdirSync(join(here, 'suites')).filter((f) => f.endsWith('.mjs')).sort()
+  for (const file of suites) {
+    const mod = await import(pathToFileURL(join(here, 'suites', file)))
+    if (only.length > 0 && !only.includes(mod.name)) continue
+    process.stdout.write(`suite ${mod.name} ... `)
+    const t0 = Date.now()
+    let rows
+    try {
+      rows = null
+      if (mod.needs && !(await hasBuiltin(mod.needs))) {
+        try {
+          rows = await runElsewhere(file, mod)
+        } catch (err) {
+          console.log(`\n  ${mod.name}: could not run under a Node with ${mod.needs} (${err.message.split('\n')[0]}); running here`)
+        }
       }
+      rows ??= await mod.default()
+    } catch (err) {
+      console.log(`failed: ${err.stack}`)
+      process.exitCode = 1
+      continue
     }
-    rows ??= await mod.default()
-  } catch (err) {
-    console.log(`failed: ${err.stack}`)
-    process.exitCode = 1
-    continue
+    console.log(`${rows.length} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    for (const r of rows) {
+      const ratio = typeof r.peer === 'number' && r.peer !== 0 && typeof r.ours === 'number' ? r.ours / r.peer : null
+      results.push({ suite: mod.name, ...r, ratio })
+    }
   }
-  console.log(`${rows.length} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
-  for (const r of rows) {
-    const ratio = typeof r.peer === 'number' && r.peer !== 0 && typeof r.ours === 'number' ? r.ours / r.peer : null
-    results.push({ suite: mod.name, ...r, ratio })
-  }
-}
 
-const meta = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
-  platform: `${process.platform} ${process.arch}`
+  meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
+    platform: `${process.platform} ${process.arch}`
+  }
+  mkdirSync(join(here, 'results'), { recursive: true })
+  writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify({ meta, results }, null, 2) + '\n')
 }
-mkdirSync(join(here, 'results'), { recursive: true })
-writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify({ meta, results }, null, 2) + '\n')
 
 const lines = [
   '# Benchmark report',
