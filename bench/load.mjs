@@ -22,6 +22,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
+import { rng as prng } from './workload.mjs'
 
 const require = createRequire(import.meta.url)
 const { MemoryCacheStore, SqliteCacheStore } = require('../index.js')
@@ -42,17 +43,6 @@ function open (kind, where) {
   return kind === 'memory'
     ? new MemoryCacheStore({ ...LIMITS, name: where })
     : new SqliteCacheStore({ ...LIMITS, location: where })
-}
-
-function prng (seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 if (!isMainThread) {

@@ -20,6 +20,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { writeVegaLiteSvg } from './chart.mjs'
+import { rng as prng } from './workload.mjs'
 
 const require = createRequire(import.meta.url)
 const { MemoryCacheStore, SqliteCacheStore } = require('../index.js')
@@ -37,18 +38,6 @@ const WARMUP = 0.25
 const MAX_SLOPE = Number(process.env.SOAK_MAX_SLOPE ?? 1)
 const only = (process.env.SOAK_ONLY ?? 'memory,sqlite,vsf').split(',')
 const gc = globalThis.gc ?? null
-
-/** mulberry32: a small seeded PRNG, so every run does the same operations. */
-function prng (seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // One random source; each body is a prefix of it with the key number and the cycle
 // in its first 8 bytes, so a hit can be checked against the key it was asked for.
