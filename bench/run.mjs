@@ -147,4 +147,4 @@ await writeVegaLiteSvg({
     { data: { values: [{ one: 1 }] }, mark: { type: 'rule', color: 'black', strokeDash: [4, 2] }, encoding: { x: { field: 'one', type: 'quantitative' } } }
   ]
 }, join(here, 'report.svg'))
-console.log(`wrote bench/REPORT.md, bench/report.svg${render ? "" : ", bench/results/latest.json"} (${results.length} rows)`)
+console.log(`wrote bench/REPORT.md, bench/report.svg${render ? '' : ', bench/results/latest.json'} (${results.length} rows)`)
