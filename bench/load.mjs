@@ -18,11 +18,12 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { createHistogram } from 'node:perf_hooks'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { rng as prng } from './workload.mjs'
+import { machineMeta } from './measure.mjs'
 
 const require = createRequire(import.meta.url)
 const { MemoryCacheStore, SqliteCacheStore } = require('../index.js')
@@ -238,11 +239,7 @@ if (!isMainThread) {
   for (const kind of ['memory', 'sqlite']) if (only.includes(kind)) await run(kind)
 
   const meta = {
-    date: new Date().toISOString(),
-    loadavg: loadavg(),
-    node: process.version,
-    cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
-    platform: `${process.platform} ${process.arch}`,
+    ...machineMeta(),
     keys: KEYS,
     bodyBytes: [MIN_BODY, MAX_BODY],
     limits: LIMITS,

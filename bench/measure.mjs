@@ -1,5 +1,6 @@
 // Shared timing helpers for bench suites. Every suite measures ours and the
 // peer in the same process, interleaved, and reports medians.
+import { cpus, loadavg } from 'node:os'
 
 /**
  * Times `fn` in batches and returns per-call nanoseconds: p50/p99 over batches.
@@ -7,6 +8,17 @@
  * @param {(i: number) => unknown} fn
  * @param {{ batch?: number, batches?: number, warmup?: number }} [opts]
  */
+/** When and where a run happened, for the result files. */
+export function machineMeta () {
+  return {
+    date: new Date().toISOString(),
+    loadavg: loadavg(),
+    node: process.version,
+    cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
+    platform: `${process.platform} ${process.arch}`
+  }
+}
+
 export function timeBatches (fn, { batch = 1000, batches = 200, warmup = 20 } = {}) {
   let i = 0
   let sink = 0

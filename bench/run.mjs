@@ -2,10 +2,10 @@
 // Writes bench/results/latest.json, bench/REPORT.md and bench/report.svg.
 import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
-import { cpus } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { join } from 'node:path'
 import { writeVegaLiteSvg } from './chart.mjs'
+import { machineMeta } from './measure.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 // `node bench/run.mjs [suite ...]` runs those suites (default: all);
@@ -97,12 +97,7 @@ if (render) {
     }
   }
 
-  meta = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
-    platform: `${process.platform} ${process.arch}`
-  }
+  meta = machineMeta()
   mkdirSync(join(here, 'results'), { recursive: true })
   writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify({ meta, results }, null, 2) + '\n')
 }

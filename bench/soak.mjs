@@ -14,13 +14,14 @@
 // whole window and over its second half; default 1), SOAK_RESULT and
 // SOAK_SVG (output paths). Writes bench/results/soak.json and bench/soak.svg. Exit code 1 on any violation.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { writeVegaLiteSvg } from './chart.mjs'
 import { rng as prng } from './workload.mjs'
+import { machineMeta } from './measure.mjs'
 
 const require = createRequire(import.meta.url)
 const { MemoryCacheStore, SqliteCacheStore } = require('../index.js')
@@ -58,6 +59,15 @@ function body (k, cycle, len) {
 const bytesOf = (store) => store instanceof SqliteCacheStore ? store.stats().size : store.size
 
 const turn = () => new Promise((resolve) => setImmediate(resolve))
+
+/** Takes a sample at cycle `c`; every tenth one is printed. */
+function record (samples, c, store, label) {
+  const s = sample(c, store)
+  samples.push(s)
+  if (c % (SAMPLE_EVERY * 10) === 0) {
+    console.log(`  ${label} ${c}: rss ${(s.rss / MiB).toFixed(1)} MiB, heap ${(s.heapUsed / MiB).toFixed(1)}, external ${(s.external / MiB).toFixed(1)}, store ${(s.storeSize / 1e6).toFixed(1)} MB / ${s.storeCount}`)
+  }
+}
 
 function sample (cycle, store) {
   if (gc !== null) gc()
@@ -166,13 +176,7 @@ async function soakUndiciStore (label, store, cycles, violations) {
     }
     // Let the loop turn: stream callbacks and Buffer finalizers run here, as in a server.
     if (c % 100 === 0) await turn()
-    if (c % SAMPLE_EVERY === 0) {
-      samples.push(sample(c, store))
-      if (c % (SAMPLE_EVERY * 10) === 0) {
-        const s = samples[samples.length - 1]
-        console.log(`  ${label} ${c}: rss ${(s.rss / MiB).toFixed(1)} MiB, heap ${(s.heapUsed / MiB).toFixed(1)}, external ${(s.external / MiB).toFixed(1)}, store ${(s.storeSize / 1e6).toFixed(1)} MB / ${s.storeCount}`)
-      }
-    }
+    if (c % SAMPLE_EVERY === 0) record(samples, c, store, label)
   }
   const seconds = (performance.now() - t0) / 1000
   const stats = store.stats()
@@ -207,13 +211,7 @@ async function soakVsf (cycles, violations) {
     if (s.size > MAX_SIZE || s.count > MAX_COUNT) violations.push(`${label}: cycle ${c}: size ${s.size} count ${s.count} over the limits`)
     if (filledAt === Infinity && s.size + 2 * MAX_BODY > MAX_SIZE) filledAt = c
     if (c % 100 === 0) await turn()
-    if (c % SAMPLE_EVERY === 0) {
-      samples.push(sample(c, store))
-      if (c % (SAMPLE_EVERY * 10) === 0) {
-        const x = samples[samples.length - 1]
-        console.log(`  ${label} ${c}: rss ${(x.rss / MiB).toFixed(1)} MiB, heap ${(x.heapUsed / MiB).toFixed(1)}, external ${(x.external / MiB).toFixed(1)}, store ${(x.storeSize / 1e6).toFixed(1)} MB / ${x.storeCount}`)
-      }
-    }
+    if (c % SAMPLE_EVERY === 0) record(samples, c, store, label)
   }
   const seconds = (performance.now() - t0) / 1000
   return { cycles, seconds, filledAt, hits, stats: driver.stats(), samples }
@@ -259,11 +257,7 @@ for (const [id] of plan) {
 rmSync(tmp, { recursive: true, force: true })
 
 const meta = {
-  date: new Date().toISOString(),
-  loadavg: loadavg(),
-  node: process.version,
-  cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
-  platform: `${process.platform} ${process.arch}`,
+  ...machineMeta(),
   gcBeforeSample: gc !== null,
   maxSize: MAX_SIZE,
   maxCount: MAX_COUNT,
