@@ -145,9 +145,9 @@ export async function startCluster ({ masters = 3 } = {}) {
   const nodes = []
   try {
     for (let i = 0; i < masters; i++) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferrocache-cluster-'))
+      // nodes.conf is relative to the node's own --dir, removed by stop().
       nodes.push(await startRedis({
-        args: ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'),
+        args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
           '--cluster-node-timeout', '2000']
       }))
     }
