@@ -25,7 +25,8 @@ export declare function memoryStoreAlive(slot: number, ids: Array<number>): Arra
 /**
  * Copies a chunk into writer `writer` (a negative id opens a new writer).
  * Returns the writer id, or -1 when the body grew past `maxEntrySize` (the
- * writer is then dropped).
+ * writer is then dropped). Throws when `writer` is not open (never starts a
+ * new body mid-stream).
  */
 export declare function memoryStoreAppend(slot: number, writer: number, chunk: Buffer): number
 
@@ -235,6 +236,7 @@ export declare function sqliteStoreAbort(slot: number, writer: number): void
 /**
  * Copies a chunk into writer `writer` (negative: open a new writer); returns
  * the writer id, or -1 when the body grew past `maxEntrySize` (dropped).
+ * Throws when `writer` is not open (never starts a new body mid-stream).
  */
 export declare function sqliteStoreAppend(slot: number, writer: number, chunk: Buffer): number
 

@@ -44,7 +44,13 @@ class StoreWriter extends Writable {
       this.destroy()
       return callback()
     }
-    if (chunk.byteLength > 0) this.writer = binding.memoryStoreAppend(this.handle, this.writer, chunk)
+    if (chunk.byteLength > 0) {
+      try {
+        this.writer = binding.memoryStoreAppend(this.handle, this.writer, chunk)
+      } catch (err) {
+        return callback(err)
+      }
+    }
     callback()
   }
 

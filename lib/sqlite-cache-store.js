@@ -311,6 +311,9 @@ class SqliteCacheStore {
     const w = this.#prepareWrite(key, value)
     if (w === undefined) return undefined
     const { handle, maxEntrySize, packed, requestHeaders, variant, meta, deleteAt } = w
+    // `handle` is a slot number: the stream holds the store's owner so the
+    // slot is not freed (and given to another store) while the stream is open.
+    let owner = w.owner
     let writer = -1
     let size = 0
 
@@ -348,6 +351,7 @@ class SqliteCacheStore {
           try { binding.sqliteStoreAbort(handle, writer) } catch {}
           writer = -1
         }
+        owner = null
         callback(err)
       }
     })
@@ -420,6 +424,7 @@ class SqliteCacheStore {
     }
     return {
       handle: this.#handle,
+      owner: this.#owner,
       maxEntrySize: this.#maxEntrySize,
       packed: method + '\n' + resourceKey(key.origin, key.path),
       requestHeaders: snapshotHeaders(key.headers),

@@ -228,13 +228,14 @@ pub fn memory_store_body<'env>(
 
 /// Copies a chunk into writer `writer` (a negative id opens a new writer).
 /// Returns the writer id, or -1 when the body grew past `maxEntrySize` (the
-/// writer is then dropped).
+/// writer is then dropped). Throws when `writer` is not open (never starts a
+/// new body mid-stream).
 #[napi(catch_unwind)]
 pub fn memory_store_append(slot: u32, writer: i32, chunk: BufferSlice) -> Result<i32> {
     let h = get_handle(slot)?;
     let max = h.store.limits().max_entry_size;
     let id = h.writers.borrow_mut().append(writer, &chunk, max);
-    Ok(id)
+    id.map_err(|_| Error::new(Status::InvalidArg, "unknown writer".to_owned()))
 }
 
 /// Drops an unfinished body.
