@@ -402,3 +402,31 @@ describe('malformed input leaves the store intact', () => {
     }
   })
 })
+
+// Issue 15, the class of defect 4 in this store: a store object memoises the
+// responses it served (metadata and body, by id) within a byte budget, and let
+// go of a response replaced or removed by another store object (or process)
+// only when that budget filled. A lookup that finds a key's memoised id gone
+// now drops it, so a reader does not keep bodies the file no longer holds.
+test('a reader lets go of a memoised body once a lookup finds its row replaced or gone', async () => {
+  setFlagsFromString('--expose-gc')
+  const location = file()
+  const writer = open({ location })
+  const reader = open({ location })
+  const served = []
+  // In a function of its own, so no stack slot of this test holds a body.
+  const serve = async (i) => {
+    const hit = await reader.get(key('/k'))
+    assert.equal(hit.body[0][0], i)
+    served.push(new WeakRef(hit.body[0]))
+  }
+  for (let i = 0; i < 50; i++) {
+    put(writer, key('/k'), Buffer.alloc(50_000, i))
+    await serve(i)
+  }
+  writer.delete(key('/k'))
+  assert.equal(await reader.get(key('/k')), undefined)
+  await collect()
+  const alive = served.map((w, i) => w.deref() === undefined ? -1 : i).filter((i) => i >= 0)
+  assert.deepEqual(alive, [], `bodies of replaced rows still alive: ${alive}`)
+})

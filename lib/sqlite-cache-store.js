@@ -43,6 +43,14 @@ function decodeTime (t) {
   return typeof t === 'string' ? Number(t) : t
 }
 
+/** Whether `sqliteStoreFind`'s result still lists response `id` as live. */
+function liveIn (found, id) {
+  if (typeof found === 'number') return found === id || found === -id
+  if (!Array.isArray(found)) return true // the body of `id` itself
+  if (found.length === 3 && typeof found[2] === 'object') return found[0] === id
+  return found.includes(id) || found.includes(-id)
+}
+
 function result (m, body) {
   return {
     statusCode: m.statusCode,
@@ -158,9 +166,13 @@ class SqliteCacheStore {
       km === undefined ? 0 : knownId, km !== undefined && km.body !== undefined
     )
     if (found === 0) {
+      // The row we memoised for this key is gone (replaced, evicted, deleted
+      // or expired, by any store object or process): let it go now.
+      if (km !== undefined) this.#forgetKnown(packed, knownId)
       this.#misses++
       return undefined
     }
+    if (km !== undefined && !liveIn(found, knownId)) this.#forgetKnown(packed, knownId)
     let m
     let body
     if (typeof found === 'number') {
@@ -253,6 +265,19 @@ class SqliteCacheStore {
     this.#memo.set(id, m)
     if (this.#memo.size > MEMO_ENTRIES) this.#shrinkMemo()
     return m
+  }
+
+  /** Drops the memoised response of a key whose row a lookup found gone. */
+  #forgetKnown (packed, id) {
+    const m = this.#memo.get(id)
+    if (m !== undefined) {
+      if (m.body) {
+        this.#bodyBytes -= m.body.length
+        this.#bodiesHeld--
+      }
+      this.#memo.delete(id)
+    }
+    if (this.#known.get(packed) === id) this.#known.delete(packed)
   }
 
   /** The id last served for a key, so the next find need not read it again. */
