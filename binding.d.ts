@@ -16,6 +16,92 @@ export declare class ExternalObject<T> {
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+export interface DateSlots {
+  expires: number
+  date: number
+  lastModified: number
+}
+
+export interface ExchangeSlots {
+  status: number
+  method: number
+  flags: number
+  cacheHeuristic: number
+  immutableMinTtl: number
+  responseTime: number
+  ccBits: number
+  maxAge: number
+  sMaxage: number
+  staleWhileRevalidate: number
+  staleIfError: number
+  expires: number
+  date: number
+  lastModified: number
+  age: number
+}
+
+export interface FactFlags {
+  storable: number
+  mustRevalidate: number
+  explicitExpiration: number
+  cargoCultRewritten: number
+  needsDates: number
+  dateUnknown: number
+}
+
+export interface FactSlots {
+  flags: number
+  maxAge: number
+  ageValue: number
+  date: number
+  staleWhileRevalidate: number
+  staleIfError: number
+  length: number
+}
+
+export interface InputFlags {
+  shared: number
+  ignoreCargoCult: number
+  noAuthorization: number
+  setCookie: number
+  varyStar: number
+  cacheControlPresent: number
+  requestNoStore: number
+  expiresPresent: number
+  datesUnloaded: number
+}
+
+export interface MemoryCommit {
+  stored: number
+  exceeded: number
+  size: number
+  count: number
+  removed: number
+}
+
+export interface MemoryMeta {
+  cachedAt: number
+  staleAt: number
+  deleteAt: number
+  times: number
+  statusCode: number
+  statusMessage: number
+  headers: number
+  vary: number
+  etag: number
+  cacheControlDirectives: number
+}
+
+export interface MemoryStats {
+  hits: number
+  misses: number
+  writes: number
+  evictions: number
+  expired: number
+  size: number
+  count: number
+}
+
 /** Drops an unfinished body. */
 export declare function memoryStoreAbort(slot: number, writer: number): void
 
@@ -101,6 +187,13 @@ export declare function memoryStoreSize(slot: number): number
  */
 export declare function memoryStoreStats(slot: number, touch: number): Array<number>
 
+export interface MethodCodes {
+  get: number
+  head: number
+  post: number
+  other: number
+}
+
 /** An empty call: the N-API floor the benchmark reports. */
 export declare function noop(): void
 
@@ -147,6 +240,18 @@ export declare function pageCacheTags(handle: ExternalObject<PageHandle>, id: nu
 
 /** Whether page `id` is still live (marks it most recently used). */
 export declare function pageCacheTouch(handle: ExternalObject<PageHandle>, id: number, now: number): boolean
+
+export interface PageStats {
+  hits: number
+  misses: number
+  inserts: number
+  evictions: number
+  expired: number
+  invalidated: number
+  size: number
+  count: number
+  tags: number
+}
 
 /** The field names a Connection header lists, each NUL-terminated. */
 export declare function policyConnectionTokens(connection: string): string
@@ -205,6 +310,23 @@ export declare function policyIo(): Float64Array
 /** Whether a status is a server error that allows stale-if-error. */
 export declare function policyIsErrorStatus(status: number): boolean
 
+export interface PolicyLayout {
+  /** Length of the `policyIo()` array. */
+  ioSlots: number
+  exchange: ExchangeSlots
+  facts: FactSlots
+  time: TimeSlots
+  summary: SummarySlots
+  dates: DateSlots
+  serverDate: ServerDateSlots
+  inputFlags: InputFlags
+  factFlags: FactFlags
+  summaryBits: SummaryBits
+  timeOps: TimeOps
+  methods: MethodCodes
+  reuse: ReuseCodes
+}
+
 /**
  * Builds a policy's facts.
  *
@@ -224,7 +346,10 @@ export declare function policyNumberOrZero(value: unknown): number
 /** Whether a revalidation response selects the stored response for update. */
 export declare function policyRevalidationMatches(notModified: boolean, storedEtag?: string | undefined | null, storedLastModified?: string | undefined | null, etag?: string | undefined | null, lastModified?: string | undefined | null): boolean
 
-/** The Date to count from: io `[dateMs (NaN if absent/invalid), responseTime]`. */
+/**
+ * The Date to count from: reads the `server_date` slots (the Date in ms, NaN
+ * if absent or invalid; the response time).
+ */
 export declare function policyServerDate(): number
 
 /**
@@ -240,6 +365,26 @@ export declare function policySummary(cacheControl: unknown): void
  * window open, 5 warning 113 due (booleans as 1/0).
  */
 export declare function policyTime(): number
+
+/** `policyEvaluate*` results (`http::policy::Reuse`). */
+export interface ReuseCodes {
+  miss: number
+  fresh: number
+  staleWhileRevalidate: number
+}
+
+export interface ServerDateSlots {
+  date: number
+  responseTime: number
+}
+
+export interface SqliteStats {
+  count: number
+  size: number
+  writes: number
+  evictions: number
+  expired: number
+}
 
 /** Drops an unfinished body. */
 export declare function sqliteStoreAbort(slot: number, writer: number): void
@@ -316,3 +461,61 @@ export declare function sqliteStoreReadAsync(slot: number, packed: string, id: n
  * this object's counters.
  */
 export declare function sqliteStoreStats(slot: number): Array<number>
+
+/** Bits of a Cache-Control summary (`http::cache_control::Summary`). */
+export interface SummaryBits {
+  public: number
+  private: number
+  noStore: number
+  noCache: number
+  maxAge: number
+  sMaxage: number
+  mustRevalidate: number
+  proxyRevalidate: number
+  immutable: number
+  cargoCult: number
+}
+
+export interface SummarySlots {
+  bits: number
+  maxAge: number
+  sMaxage: number
+  staleWhileRevalidate: number
+  staleIfError: number
+  length: number
+}
+
+export interface TimeOps {
+  age: number
+  timeToLive: number
+  stale: number
+  useStaleWhileRevalidate: number
+  staleIfError: number
+  warning113: number
+}
+
+export interface TimeSlots {
+  op: number
+  flags: number
+  maxAge: number
+  ageValue: number
+  responseTime: number
+  staleWhileRevalidate: number
+  staleIfError: number
+  now: number
+}
+
+/**
+ * Every slot, flag, op code and result offset the JS shells share with the
+ * bindings (read once per module load).
+ */
+export declare function wireLayout(): WireLayout
+
+export interface WireLayout {
+  policy: PolicyLayout
+  memoryMeta: MemoryMeta
+  memoryStats: MemoryStats
+  memoryCommit: MemoryCommit
+  sqliteStats: SqliteStats
+  pageStats: PageStats
+}

@@ -896,3 +896,4 @@ module.exports.sqliteStorePurge = nativeBinding.sqliteStorePurge
 module.exports.sqliteStoreRead = nativeBinding.sqliteStoreRead
 module.exports.sqliteStoreReadAsync = nativeBinding.sqliteStoreReadAsync
 module.exports.sqliteStoreStats = nativeBinding.sqliteStoreStats
+module.exports.wireLayout = nativeBinding.wireLayout

@@ -5,6 +5,7 @@ const { EventEmitter } = require('node:events')
 const binding = require('../binding.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
 const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
+const { memoryMeta: META, memoryStats: STATS, memoryCommit: COMMIT } = require('./wire.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -71,6 +72,18 @@ class StoreWriter extends Writable {
       this.writer = -1
     }
   }
+}
+
+/** The shell's part of an entry's metadata: META's slots after the times. */
+function shellMeta (value) {
+  const out = new Array(META.cacheControlDirectives + 1 - META.times)
+  out[META.statusCode - META.times] = value.statusCode
+  out[META.statusMessage - META.times] = value.statusMessage
+  out[META.headers - META.times] = value.headers
+  out[META.vary - META.times] = value.vary
+  out[META.etag - META.times] = value.etag
+  out[META.cacheControlDirectives - META.times] = value.cacheControlDirectives
+  return out
 }
 
 const DEFAULT_MAX_SIZE = 104857600 // 100 MiB, undici's default
@@ -228,21 +241,21 @@ class MemoryCacheStore extends EventEmitter {
     // null: another handle of a named store (a worker thread) removed the entry between
     // the two calls. A miss, not a hit with an empty body (an empty body is a 0-byte Buffer).
     if (body === null) return undefined
-    // [cachedAt, staleAt, deleteAt, statusCode, statusMessage, headers, vary, etag, directives]
-    // (JSON turned undefined into null; etag and vary are never null when given).
+    // The times Rust keeps, then what createWriteStream wrote (the META layout;
+    // JSON turned undefined into null; etag and vary are never null when given).
     const v = JSON.parse(meta)
     const m = {
       id,
-      statusCode: v[3],
-      statusMessage: v[4],
-      headers: v[5],
-      vary: v[6] ?? undefined,
-      select: compileVary(v[6]),
-      etag: v[7] ?? undefined,
-      cacheControlDirectives: v[8] ?? undefined,
-      cachedAt: v[0],
-      staleAt: v[1],
-      deleteAt: v[2],
+      statusCode: v[META.statusCode],
+      statusMessage: v[META.statusMessage],
+      headers: v[META.headers],
+      vary: v[META.vary] ?? undefined,
+      select: compileVary(v[META.vary]),
+      etag: v[META.etag] ?? undefined,
+      cacheControlDirectives: v[META.cacheControlDirectives] ?? undefined,
+      cachedAt: v[META.cachedAt],
+      staleAt: v[META.staleAt],
+      deleteAt: v[META.deleteAt],
       body: body.length === 0 ? null : body
     }
     this.#memo.set(id, m)
@@ -278,8 +291,8 @@ class MemoryCacheStore extends EventEmitter {
 
     let meta
     try {
-      // The times travel as numbers (see memoryStoreMeta).
-      meta = JSON.stringify([value.statusCode, value.statusMessage, value.headers, value.vary, value.etag, value.cacheControlDirectives])
+      // The times travel as numbers (see memoryStoreMeta), the rest in META order.
+      meta = JSON.stringify(shellMeta(value))
     } catch (err) {
       throw new TypeError(`expected value to be serialisable (headers, vary, cacheControlDirectives): ${err.message}`)
     }
@@ -306,9 +319,9 @@ class MemoryCacheStore extends EventEmitter {
       return
     }
     if (typeof out === 'number') return
-    if (out.length > 4) this.#forget(out, 4)
-    if (out[1] === 1) {
-      this.emit('maxSizeExceeded', { size: out[2], maxSize: this.#maxSize, count: out[3], maxCount: this.#maxCount })
+    if (out.length > COMMIT.removed) this.#forget(out, COMMIT.removed)
+    if (out[COMMIT.exceeded] === 1) {
+      this.emit('maxSizeExceeded', { size: out[COMMIT.size], maxSize: this.#maxSize, count: out[COMMIT.count], maxCount: this.#maxCount })
     }
   }
 
@@ -345,16 +358,16 @@ class MemoryCacheStore extends EventEmitter {
   stats () {
     const s = binding.memoryStoreStats(this.#handle, this.#touch)
     this.#touch = 0
-    const lookups = s[0] + s[1]
+    const lookups = s[STATS.hits] + s[STATS.misses]
     return {
-      hits: s[0],
-      misses: s[1],
-      writes: s[2],
-      evictions: s[3],
-      expired: s[4],
-      size: s[5],
-      count: s[6],
-      hitRatio: lookups === 0 ? 0 : s[0] / lookups
+      hits: s[STATS.hits],
+      misses: s[STATS.misses],
+      writes: s[STATS.writes],
+      evictions: s[STATS.evictions],
+      expired: s[STATS.expired],
+      size: s[STATS.size],
+      count: s[STATS.count],
+      hitRatio: lookups === 0 ? 0 : s[STATS.hits] / lookups
     }
   }
 }

@@ -4,6 +4,7 @@ const { Writable } = require('node:stream')
 const binding = require('../binding.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
 const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
+const { sqliteStats: STATS } = require('./wire.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -126,12 +127,12 @@ class SqliteCacheStore {
 
   /** Number of stored responses (undici's SqliteCacheStore#size counts rows too). */
   get size () {
-    return binding.sqliteStoreStats(this.#handle)[0]
+    return binding.sqliteStoreStats(this.#handle)[STATS.count]
   }
 
   /** Number of stored responses in the file (every process's). */
   get count () {
-    return binding.sqliteStoreStats(this.#handle)[0]
+    return binding.sqliteStoreStats(this.#handle)[STATS.count]
   }
 
   /**
@@ -509,11 +510,11 @@ class SqliteCacheStore {
     return {
       hits: this.#hits,
       misses: this.#misses,
-      writes: s[2],
-      evictions: s[3],
-      expired: s[4],
-      size: s[1],
-      count: s[0],
+      writes: s[STATS.writes],
+      evictions: s[STATS.evictions],
+      expired: s[STATS.expired],
+      size: s[STATS.size],
+      count: s[STATS.count],
       hitRatio: lookups === 0 ? 0 : this.#hits / lookups
     }
   }

@@ -17,6 +17,7 @@
 // replaced or removed page. Each hit gets a shallow copy of the content.
 
 const binding = require('../binding.js')
+const { pageStats: STATS } = require('./wire.js')
 
 const DEFAULT_MAX_SIZE = 256 * 1024 * 1024 // 256 MiB
 const DEFAULT_MEMO_SIZE = 64 * 1024 * 1024 // 64 MiB of JSON text
@@ -439,18 +440,18 @@ class VsfPageCache {
   /** Cache-wide counters. */
   stats () {
     const s = binding.pageCacheStats(this.#handle)
-    const lookups = s[0] + s[1]
+    const lookups = s[STATS.hits] + s[STATS.misses]
     return {
-      hits: s[0],
-      misses: s[1],
-      inserts: s[2],
-      evictions: s[3],
-      expired: s[4],
-      invalidated: s[5],
-      size: s[6],
-      count: s[7],
-      tags: s[8],
-      hitRatio: lookups === 0 ? 0 : s[0] / lookups
+      hits: s[STATS.hits],
+      misses: s[STATS.misses],
+      inserts: s[STATS.inserts],
+      evictions: s[STATS.evictions],
+      expired: s[STATS.expired],
+      invalidated: s[STATS.invalidated],
+      size: s[STATS.size],
+      count: s[STATS.count],
+      tags: s[STATS.tags],
+      hitRatio: lookups === 0 ? 0 : s[STATS.hits] / lookups
     }
   }
 }

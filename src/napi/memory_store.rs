@@ -11,6 +11,7 @@ use napi_derive::napi;
 
 use super::convert::{external_buffer, read_string, served, with_key, with_str, JsHeaders};
 use super::panic_hooks::panic_point;
+use super::wire::{memory_commit, memory_stats};
 use super::writers::BodyWriters;
 use crate::store::entry::{Method, NewEntry};
 use crate::store::memory::{Found, Limits, MemoryStore, Removals};
@@ -200,6 +201,7 @@ fn json_number(out: &mut String, x: f64) {
 #[napi(catch_unwind)]
 pub fn memory_store_meta(slot: u32, id: f64) -> Result<Option<String>> {
     let h = get_handle(slot)?;
+    // [cachedAt, staleAt, deleteAt]: the order of `wire::memory_meta`.
     let Some((meta, _, times)) = h.store.entry(id as u64) else {
         return Ok(None);
     };
@@ -294,21 +296,25 @@ pub fn memory_store_commit(
         Ok(h.store.insert(key, entry, &mut request, now, served(touch)))
     })?;
     let stored = outcome.stored.map_or(-1.0, |id| id as f64);
-    let mut out = vec![stored];
-    match outcome.exceeded {
-        Some(usage) => out.extend([1.0, usage.size as f64, usage.count as f64]),
-        None => out.extend([0.0, 0.0, 0.0]),
+    let mut out = vec![0.0; memory_commit::REMOVED as usize];
+    out[memory_commit::STORED as usize] = stored;
+    if let Some(usage) = outcome.exceeded {
+        out[memory_commit::EXCEEDED as usize] = 1.0;
+        out[memory_commit::SIZE as usize] = usage.size as f64;
+        out[memory_commit::COUNT as usize] = usage.count as f64;
     }
     if want_removed {
         h.drain_removed(&mut out);
     } else {
         h.cursor.set(h.store.removal_cursor());
     }
-    Ok(if out.len() == 4 && outcome.exceeded.is_none() {
-        Either::A(stored)
-    } else {
-        Either::B(out)
-    })
+    Ok(
+        if out.len() == memory_commit::REMOVED as usize && outcome.exceeded.is_none() {
+            Either::A(stored)
+        } else {
+            Either::B(out)
+        },
+    )
 }
 
 /// Removes every variant of the resource key (any method); returns removed
@@ -382,15 +388,17 @@ pub fn memory_store_is_full(slot: u32) -> Result<bool> {
 #[napi(catch_unwind)]
 pub fn memory_store_stats(slot: u32, touch: f64) -> Result<Vec<f64>> {
     let s = get_handle(slot)?.store.stats(served(touch));
-    Ok([
-        s.hits,
-        s.misses,
-        s.writes,
-        s.evictions,
-        s.expired,
-        s.size,
-        s.count,
-    ]
-    .map(|v| v as f64)
-    .to_vec())
+    let mut out = vec![0.0; 7];
+    for (at, value) in [
+        (memory_stats::HITS, s.hits),
+        (memory_stats::MISSES, s.misses),
+        (memory_stats::WRITES, s.writes),
+        (memory_stats::EVICTIONS, s.evictions),
+        (memory_stats::EXPIRED, s.expired),
+        (memory_stats::SIZE, s.size),
+        (memory_stats::COUNT, s.count),
+    ] {
+        out[at as usize] = value as f64;
+    }
+    Ok(out)
 }

@@ -9,6 +9,7 @@ pub mod memory_store;
 pub mod page_cache;
 pub mod panic_hooks;
 pub mod sqlite_store;
+pub mod wire;
 pub mod writers;
 
 use napi_derive::napi;

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use super::wire::page_stats;
 use crate::store::pages::{NewPage, PageCache, PageId, PageLimits};
 
 /// One JS driver's handle on a (possibly shared) page cache.
@@ -162,17 +163,19 @@ pub fn page_cache_purge(handle: &External<PageHandle>, now: f64) -> Vec<f64> {
 #[napi(catch_unwind)]
 pub fn page_cache_stats(handle: &External<PageHandle>) -> Vec<f64> {
     let s = handle.cache.stats();
-    [
-        s.hits,
-        s.misses,
-        s.inserts,
-        s.evictions,
-        s.expired,
-        s.invalidated,
-        s.size,
-        s.count,
-        s.tags,
-    ]
-    .map(|v| v as f64)
-    .to_vec()
+    let mut out = vec![0.0; 9];
+    for (at, value) in [
+        (page_stats::HITS, s.hits),
+        (page_stats::MISSES, s.misses),
+        (page_stats::INSERTS, s.inserts),
+        (page_stats::EVICTIONS, s.evictions),
+        (page_stats::EXPIRED, s.expired),
+        (page_stats::INVALIDATED, s.invalidated),
+        (page_stats::SIZE, s.size),
+        (page_stats::COUNT, s.count),
+        (page_stats::TAGS, s.tags),
+    ] {
+        out[at as usize] = value as f64;
+    }
+    out
 }

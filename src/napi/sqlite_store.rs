@@ -14,6 +14,7 @@ use napi_derive::napi;
 
 use super::convert::{split_method, with_str, JsHeaders};
 use super::panic_hooks::{catch_panic, panic_point};
+use super::wire::sqlite_stats;
 use super::writers::BodyWriters;
 use crate::store::sqlite::{Found, Limits, NewRow, Row, SqliteError, SqliteStore};
 
@@ -350,9 +351,17 @@ pub fn sqlite_store_stats(slot: u32) -> Result<Vec<f64>> {
     let h = get_handle(slot)?;
     let (count, size) = h.store.usage().map_err(js_error)?;
     let c = h.store.counters();
-    Ok([count, size, c.writes, c.evictions, c.expired]
-        .map(|v| v as f64)
-        .to_vec())
+    let mut out = vec![0.0; 5];
+    for (at, value) in [
+        (sqlite_stats::COUNT, count),
+        (sqlite_stats::SIZE, size),
+        (sqlite_stats::WRITES, c.writes),
+        (sqlite_stats::EVICTIONS, c.evictions),
+        (sqlite_stats::EXPIRED, c.expired),
+    ] {
+        out[at as usize] = value as f64;
+    }
+    Ok(out)
 }
 
 /// Returns free pages to the file system and truncates the WAL; returns the
