@@ -10,6 +10,7 @@ use napi::{Env, JsString};
 use napi_derive::napi;
 
 use super::convert::{external_buffer, read_string, served, with_key, with_str, JsHeaders};
+use super::handles::{self, HandleTable, Slot};
 use super::panic_hooks::panic_point;
 use super::wire::{memory_commit, memory_stats};
 use super::writers::BodyWriters;
@@ -51,34 +52,15 @@ impl MemoryHandle {
 }
 
 thread_local! {
-    /// This thread's store handles, by slot. JS calls hot paths with the slot
-    /// number (a plain number argument) instead of unwrapping an `External`
-    /// (about 100 ns cheaper per call in napi-rs 3.16); the `External` the JS
-    /// object also holds frees the slot when the object is collected.
-    static HANDLES: RefCell<Vec<Option<Rc<MemoryHandle>>>> = const { RefCell::new(Vec::new()) };
+    /// This thread's store handles, by slot (see `handles`).
+    static HANDLES: HandleTable<MemoryHandle> = const { HandleTable::new() };
 }
 
 /// Owned by the JS store object: frees its slot when collected.
-pub struct MemorySlot(usize);
-
-impl Drop for MemorySlot {
-    fn drop(&mut self) {
-        // `try_with`: during thread teardown the registry may already be gone.
-        let _ = HANDLES.try_with(|h| {
-            if let Some(slot) = h.borrow_mut().get_mut(self.0) {
-                *slot = None;
-            }
-        });
-    }
-}
+pub type MemorySlot = Slot<MemoryHandle>;
 
 fn get_handle(slot: u32) -> Result<Rc<MemoryHandle>> {
-    HANDLES.with(|h| {
-        h.borrow()
-            .get(slot as usize)
-            .and_then(Clone::clone)
-            .ok_or_else(|| Error::new(Status::InvalidArg, "store handle is closed".to_owned()))
-    })
+    handles::get(&HANDLES, slot)
 }
 
 fn limit(value: f64) -> u64 {
@@ -116,24 +98,8 @@ pub fn memory_store_open(
             )
         })?,
     };
-    let handle = Rc::new(MemoryHandle::new(store));
-    let slot = HANDLES.with(|h| {
-        let mut h = h.borrow_mut();
-        match h.iter().position(Option::is_none) {
-            Some(i) => {
-                h[i] = Some(handle);
-                i
-            }
-            None => {
-                h.push(Some(handle));
-                h.len() - 1
-            }
-        }
-    });
-    Ok(vec![
-        Either::A(slot as u32),
-        Either::B(External::new(MemorySlot(slot))),
-    ])
+    let (slot, owner) = handles::open(&HANDLES, MemoryHandle::new(store));
+    Ok(vec![Either::A(slot), Either::B(External::new(owner))])
 }
 
 /// The live variants stored for `method` at `origin` + `path`: an id, `-1` for none,
