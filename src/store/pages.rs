@@ -107,7 +107,7 @@ struct Inner {
     pages: LruCache<PageId, Page>,
     /// Keys come from request routes: a randomly seeded hasher, as `lru` uses.
     keys: HashMap<Box<str>, PageId, RandomState>,
-    tags: TagIndex,
+    tags: TagIndex<PageId>,
     /// Only pages with a finite expiry are pushed.
     expiry: ExpiryQueue,
     size: u64,
