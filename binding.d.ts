@@ -235,9 +235,6 @@ export declare function pageCachePurge(handle: ExternalObject<PageHandle>, now: 
 /** `[hits, misses, inserts, evictions, expired, invalidated, size, count, tags]`. */
 export declare function pageCacheStats(handle: ExternalObject<PageHandle>): Array<number>
 
-/** The tags of page `id`, or null when it is gone. */
-export declare function pageCacheTags(handle: ExternalObject<PageHandle>, id: number): Array<string> | null
-
 /** Whether page `id` is still live (marks it most recently used). */
 export declare function pageCacheTouch(handle: ExternalObject<PageHandle>, id: number, now: number): boolean
 

@@ -863,7 +863,6 @@ module.exports.pageCacheInvalidate = nativeBinding.pageCacheInvalidate
 module.exports.pageCacheOpen = nativeBinding.pageCacheOpen
 module.exports.pageCachePurge = nativeBinding.pageCachePurge
 module.exports.pageCacheStats = nativeBinding.pageCacheStats
-module.exports.pageCacheTags = nativeBinding.pageCacheTags
 module.exports.pageCacheTouch = nativeBinding.pageCacheTouch
 module.exports.policyConnectionTokens = nativeBinding.policyConnectionTokens
 module.exports.policyDates = nativeBinding.policyDates

@@ -82,12 +82,6 @@ pub fn page_cache_content(handle: &External<PageHandle>, id: f64) -> Option<Stri
     String::from_utf8(content.to_vec()).ok()
 }
 
-/// The tags of page `id`, or null when it is gone.
-#[napi(catch_unwind)]
-pub fn page_cache_tags(handle: &External<PageHandle>, id: f64) -> Option<Vec<String>> {
-    handle.cache.tags(id as PageId)
-}
-
 /// Stores `content` under `key` with `tags`; `expires_at` is ms since the
 /// epoch (`Infinity`: never). Nothing is stored if the cache was invalidated
 /// since `generation` (negative: no such check). Returns

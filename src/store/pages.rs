@@ -242,13 +242,7 @@ impl PageCache {
         self.inner.lock().pages.peek(&id).map(|p| p.content.clone())
     }
 
-    /// The tags of page `id`, if stored.
-    pub fn tags(&self, id: PageId) -> Option<Vec<String>> {
-        let inner = self.inner.lock();
-        let page = inner.pages.peek(&id)?;
-        Some(page.tags.iter().map(|t| t.to_string()).collect())
-    }
-
+    #[cfg(test)]
     pub fn contains(&self, id: PageId) -> bool {
         self.inner.lock().pages.contains(&id)
     }
@@ -385,10 +379,12 @@ impl PageCache {
         removed
     }
 
+    #[cfg(test)]
     pub fn size(&self) -> u64 {
         self.inner.lock().size
     }
 
+    #[cfg(test)]
     pub fn count(&self) -> u64 {
         self.inner.lock().pages.len() as u64
     }

@@ -285,10 +285,6 @@ impl SqliteStore {
         }
     }
 
-    pub fn is_closed(&self) -> bool {
-        self.conn.lock().is_none()
-    }
-
     /// The live responses for `key` + `method` at `now`, reading the content
     /// of a single one unless the caller holds it (`known`, `known_body`) or
     /// its body is over `large` bytes. `take_body` gets the body's bytes where
