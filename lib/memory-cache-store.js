@@ -6,6 +6,7 @@ const binding = require('../binding.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
 const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
 const { memoryMeta: META, memoryStats: STATS, memoryCommit: COMMIT } = require('./wire.js')
+const { getResult } = require('./store-entry.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -220,18 +221,7 @@ class MemoryCacheStore extends EventEmitter {
         binding.memoryStoreServed(this.#handle, -m.id)
       }
     }
-    return {
-      statusCode: m.statusCode,
-      statusMessage: m.statusMessage,
-      headers: m.headers,
-      vary: m.vary,
-      etag: m.etag,
-      cacheControlDirectives: m.cacheControlDirectives,
-      cachedAt: m.cachedAt,
-      staleAt: m.staleAt,
-      deleteAt: m.deleteAt,
-      body: m.body === null ? [] : [m.body]
-    }
+    return getResult(m, m.body)
   }
 
   #materialize (id) {

@@ -5,6 +5,7 @@ const binding = require('../binding.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
 const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
 const { sqliteStats: STATS } = require('./wire.js')
+const { getResult, utf8Key } = require('./store-entry.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -26,14 +27,11 @@ const MEMO_ENTRY_BYTES = MEMO_BYTES / 8
 // Responses whose metadata (headers object, directives, Vary) is memoised.
 const MEMO_ENTRIES = 32768
 
-// Same key encoding as MemoryCacheStore (see lib/memory-cache-store.js).
+// The resource key as SQL text: length-prefixed like MemoryCacheStore's (so
+// origin 'http://a:1' + path '/x' and 'http://a' + ':1/x' differ), and with
+// lone surrogates escaped (they would merge in UTF-8).
 function resourceKey (origin, path) {
-  const key = origin.length + ':' + origin + path
-  return key.isWellFormed() ? key : '!' + key.replace(/%/g, '%25').replace(LONE_SURROGATE, escapeUnit)
-}
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
-function escapeUnit (c) {
-  return '%u' + c.charCodeAt(0).toString(16)
+  return utf8Key(origin.length + ':' + origin + path)
 }
 
 // Times may be ±Infinity; JSON has no such numbers.
@@ -50,21 +48,6 @@ function liveIn (found, id) {
   if (!Array.isArray(found)) return true // the body of `id` itself
   if (found.length === 3 && typeof found[2] === 'object') return found[0] === id
   return found.includes(id) || found.includes(-id)
-}
-
-function result (m, body) {
-  return {
-    statusCode: m.statusCode,
-    statusMessage: m.statusMessage,
-    headers: m.headers,
-    vary: m.vary,
-    etag: m.etag,
-    cacheControlDirectives: m.cacheControlDirectives,
-    cachedAt: m.cachedAt,
-    staleAt: m.staleAt,
-    deleteAt: m.deleteAt,
-    body: body === null ? [] : [body]
-  }
 }
 
 /**
@@ -199,7 +182,7 @@ class SqliteCacheStore {
       return undefined
     }
     this.#hits++
-    return result(m, body)
+    return getResult(m, body)
   }
 
   /** Picks the first of several variants that matches the request's Vary. */
@@ -218,7 +201,7 @@ class SqliteCacheStore {
       }
       if (selects(m.select, headers)) {
         this.#hits++
-        return result(m, body)
+        return getResult(m, body)
       }
     }
     this.#misses++
@@ -239,7 +222,7 @@ class SqliteCacheStore {
       }
       if (selects(m.select, headers)) {
         this.#hits++
-        return result(m, body)
+        return getResult(m, body)
       }
     }
     this.#misses++
