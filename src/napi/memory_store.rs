@@ -162,12 +162,11 @@ fn json_number(out: &mut String, x: f64) {
 }
 
 /// The metadata of a live entry as one JSON array, `[cachedAt, staleAt,
-/// deleteAt, ...the shell's own metadata array]`, or null. The times travel
+/// deleteAt, ...the shell's own metadata array]` (`wire::memory_meta`), or null. The times travel
 /// as numbers on write (formatting them in JSON.stringify cost more).
 #[napi(catch_unwind)]
 pub fn memory_store_meta(slot: u32, id: f64) -> Result<Option<String>> {
     let h = get_handle(slot)?;
-    // [cachedAt, staleAt, deleteAt]: the order of `wire::memory_meta`.
     let Some((meta, _, times)) = h.store.entry(id as u64) else {
         return Ok(None);
     };
