@@ -154,7 +154,7 @@ export declare function memoryStoreLookup(slot: number, method: string, origin: 
 
 /**
  * The metadata of a live entry as one JSON array, `[cachedAt, staleAt,
- * deleteAt, ...the shell's own metadata array]`, or null. The times travel
+ * deleteAt, ...the shell's own metadata array]` (`wire::memory_meta`), or null. The times travel
  * as numbers on write (formatting them in JSON.stringify cost more).
  */
 export declare function memoryStoreMeta(slot: number, id: number): string | null

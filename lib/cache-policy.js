@@ -58,7 +58,11 @@ const T = layout.time // policyTime / policyEvaluate* inputs
 const S = layout.summary // policySummary outputs
 const D = layout.dates // policyDates outputs
 const SD = layout.serverDate // policyServerDate inputs
-if (io.length !== layout.ioSlots) throw new Error('ferrocache: policyIo() does not match wireLayout()')
+const FACT_SLOTS = [F.flags, F.maxAge, F.ageValue, F.date, F.staleWhileRevalidate, F.staleIfError]
+if (io.length !== layout.ioSlots || F.length !== 6 || FACT_SLOTS.sort().join() !== '0,1,2,3,4,5') {
+  // #readFacts copies the first six slots: the facts must be exactly those.
+  throw new Error('ferrocache: policyIo() does not match wireLayout()')
+}
 
 const DEFAULT_IMMUTABLE_MIN_TTL = 24 * 3600 * 1000
 
@@ -434,10 +438,8 @@ class CachePolicy {
   }
 
   #readFacts () {
-    // #f is the facts slots as they are, so F indexes both.
-    const f = []
-    for (let i = 0; i < F.length; i++) f.push(io[i])
-    this.#f = f
+    // The facts slots as they are (F indexes both; checked at load).
+    this.#f = [io[0], io[1], io[2], io[3], io[4], io[5]]
   }
 
   #restore (obj) {
