@@ -6,11 +6,12 @@
 //! 53-bit id (a JS number), so a caller may memoise a response by id and a
 //! lookup tells which ids are live: a stale memo would need a new response of
 //! the same resource to draw the id of a memoised one (odds ~2^-53 per pair).
-//! A write that replaces a response rewrites its row with the new id and a
-//! new, highest rowid (one statement instead of a delete and an insert): rows
-//! are evicted in rowid order, so the rowid must say when a row was last
-//! written, and a rewritten row goes last, as undici (which evicts by
-//! `cachedAt`) has it.
+//! A write that replaces a response rewrites its row in place with the new id
+//! (SQLite then skips writing the body's pages that did not change, as when a
+//! 304 revalidation stores the same body again) instead of deleting and
+//! inserting. Every write stamps its row with the next `written` number, and
+//! eviction goes by `written`: least recently written first, a rewrite counting
+//! as a write, as undici (which evicts by `cachedAt`) has it.
 //!
 //! Crash safety is SQLite's: each entry is committed in one transaction, so a
 //! process killed mid-write leaves the previous state (WAL recovery on the next
@@ -38,10 +39,13 @@ CREATE TABLE IF NOT EXISTS ferrocache_entries_v1 (
   variant TEXT NOT NULL,
   delete_at REAL NOT NULL,
   meta TEXT NOT NULL,
-  body BLOB NOT NULL
+  body BLOB NOT NULL,
+  written INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS ferrocache_entries_v1_key ON ferrocache_entries_v1 (key, method);
 CREATE INDEX IF NOT EXISTS ferrocache_entries_v1_delete_at ON ferrocache_entries_v1 (delete_at);
+-- (`written` and its index: see WRITTEN_COLUMN, which adds them to files made
+-- before they existed.)
 CREATE TABLE IF NOT EXISTS ferrocache_usage_v1 (
   one INTEGER PRIMARY KEY CHECK (one = 1),
   count INTEGER NOT NULL,
@@ -63,36 +67,51 @@ BEGIN
 END;
 ";
 
+/// The write-order column, added in place to tables created without it: a
+/// column with a default and an index, which earlier versions of this library
+/// (explicit column lists, eviction by rowid) read and write past unharmed.
+/// Existing rows keep their order (`written = rowid`); rows an earlier version
+/// inserts later get 0 and are evicted first.
+const HAS_WRITTEN: &str =
+    "SELECT count(*) FROM pragma_table_info('ferrocache_entries_v1') WHERE name = 'written'";
+const WRITTEN_COLUMN: &str = "
+ALTER TABLE ferrocache_entries_v1 ADD COLUMN written INTEGER NOT NULL DEFAULT 0;
+UPDATE ferrocache_entries_v1 SET written = rowid;
+";
+const WRITTEN_INDEX: &str = "CREATE INDEX IF NOT EXISTS ferrocache_entries_v1_written
+  ON ferrocache_entries_v1 (written)";
+
 // No `ORDER BY id` (rows are sorted in Rust): with it, the bundled SQLite
 // re-prepares the statement on every new binding (measured with
 // SQLITE_STMTSTATUS_REPREPARE: 6.3 µs per lookup instead of 0.8 µs).
-const LOOKUP: &str = "SELECT id, length(body), delete_at, rowid FROM ferrocache_entries_v1
+const LOOKUP: &str = "SELECT id, length(body), delete_at, written FROM ferrocache_entries_v1
   WHERE key = ?1 AND method = ?2";
 // One statement (one read transaction) for the hit path. The CASEs keep SQLite
 // from loading what the caller already holds (`?3`: the id it has memoised,
 // `?4`: whether it holds that id's body) or must not read on the event loop
 // (bodies over `?5` bytes).
-const FIND: &str = "SELECT id, length(body), delete_at, rowid,
+const FIND: &str = "SELECT id, length(body), delete_at, written,
   CASE WHEN id = ?3 THEN NULL ELSE meta END,
   CASE WHEN length(body) > ?5 OR (id = ?3 AND ?4) THEN NULL ELSE body END
   FROM ferrocache_entries_v1 WHERE key = ?1 AND method = ?2";
 const READ: &str =
     "SELECT meta, body FROM ferrocache_entries_v1 WHERE key = ?1 AND method = ?2 AND id = ?3";
-// The new rowid makes the row the most recently written: eviction goes by rowid.
+// The next `written` makes the row the most recently written (eviction order).
 const REWRITE: &str = "UPDATE ferrocache_entries_v1
   SET id = ?1, variant = ?2, delete_at = ?3, meta = ?4, body = ?5,
-    rowid = (SELECT max(rowid) FROM ferrocache_entries_v1) + 1
+    written = (SELECT coalesce(max(written), 0) FROM ferrocache_entries_v1) + 1
   WHERE rowid = ?6";
 const SAME_RESOURCE: &str =
     "SELECT rowid, variant, length(body) FROM ferrocache_entries_v1 WHERE key = ?1 AND method = ?2";
 const INSERT: &str =
-    "INSERT INTO ferrocache_entries_v1 (id, key, method, variant, delete_at, meta, body)
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO ferrocache_entries_v1 (id, key, method, variant, delete_at, meta, body, written)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+    (SELECT coalesce(max(written), 0) FROM ferrocache_entries_v1) + 1)";
 const DELETE_ROWID: &str = "DELETE FROM ferrocache_entries_v1 WHERE rowid = ?1";
 const DELETE_KEY: &str = "DELETE FROM ferrocache_entries_v1 WHERE key = ?1";
 const DELETE_EXPIRED: &str = "DELETE FROM ferrocache_entries_v1 WHERE delete_at <= ?1";
-const DELETE_UP_TO: &str = "DELETE FROM ferrocache_entries_v1 WHERE rowid <= ?1";
-const OLDEST: &str = "SELECT rowid, length(body) FROM ferrocache_entries_v1 ORDER BY rowid";
+const OLDEST: &str =
+    "SELECT rowid, length(body) FROM ferrocache_entries_v1 ORDER BY written, rowid";
 const USAGE: &str = "SELECT count, size FROM ferrocache_usage_v1 WHERE one = 1";
 
 /// How long a statement waits for another process's write lock.
@@ -253,6 +272,11 @@ impl SqliteStore {
         {
             let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
             tx.execute_batch(SCHEMA)?;
+            let has_written: i64 = tx.query_row(HAS_WRITTEN, [], |r| r.get(0))?;
+            if has_written == 0 {
+                tx.execute_batch(WRITTEN_COLUMN)?;
+            }
+            tx.execute_batch(WRITTEN_INDEX)?;
             tx.commit()?;
         }
         Ok(SqliteStore {
@@ -347,7 +371,7 @@ impl SqliteStore {
                     }
                 }
                 _ => {
-                    live.sort_unstable_by_key(|(rowid, _)| *rowid);
+                    live.sort_unstable_by_key(|(written, _)| *written);
                     Found::Many(live.into_iter().map(|(_, c)| c).collect())
                 }
             })
@@ -363,9 +387,9 @@ impl SqliteStore {
             while let Some(r) = rows.next()? {
                 // undici: an entry is served while `deleteAt > now`.
                 if r.get::<_, f64>(2)? > now {
-                    let rowid: i64 = r.get(3)?;
+                    let written: i64 = r.get(3)?;
                     out.push((
-                        rowid,
+                        written,
                         Candidate {
                             id: r.get(0)?,
                             body_len: r.get::<_, i64>(1)? as u64,
@@ -374,7 +398,7 @@ impl SqliteStore {
                 }
             }
             // Oldest first.
-            out.sort_unstable_by_key(|(rowid, _)| *rowid);
+            out.sort_unstable_by_key(|(written, _)| *written);
             Ok(out.into_iter().map(|(_, c)| c).collect())
         })
     }
@@ -584,32 +608,31 @@ fn usage(conn: &Connection) -> Result<(u64, u64)> {
     Ok((count.max(0) as u64, size.max(0) as u64))
 }
 
-/// Deletes the least recently written rows (lowest rowids) until `limits`
+/// Deletes the least recently written rows (lowest `written`) until `limits`
 /// hold; returns how many.
 fn evict_oldest(conn: &Connection, limits: Limits) -> Result<u64> {
     let (mut count, mut size) = usage(conn)?;
     if count <= limits.max_count && size <= limits.max_size {
         return Ok(0);
     }
-    let mut last = None;
-    let mut evicted = 0u64;
+    let mut victims = Vec::new();
     {
         let mut oldest = conn.prepare_cached(OLDEST)?;
         let mut rows = oldest.query([])?;
         while count > limits.max_count || size > limits.max_size {
             let Some(r) = rows.next()? else { break };
-            let id: i64 = r.get(0)?;
+            let rowid: i64 = r.get(0)?;
             let len: i64 = r.get(1)?;
-            last = Some(id);
+            victims.push(rowid);
             count -= 1;
             size = size.saturating_sub(len.max(0) as u64);
-            evicted += 1;
         }
     }
-    if let Some(last) = last {
-        conn.prepare_cached(DELETE_UP_TO)?.execute([last])?;
+    let mut delete = conn.prepare_cached(DELETE_ROWID)?;
+    for rowid in &victims {
+        delete.execute([rowid])?;
     }
-    Ok(evicted)
+    Ok(victims.len() as u64)
 }
 
 #[cfg(test)]
@@ -841,7 +864,8 @@ mod tests {
 
     // Defect 2 (issue 15): a rewrite kept its rowid, so eviction (by rowid)
     // dropped the rewritten row before older ones. undici evicts by cachedAt,
-    // which a rewrite updates: the least recently written row goes first.
+    // which a rewrite updates: the least recently written row goes first
+    // (here by `written`, which every write stamps).
     #[test]
     fn a_rewritten_row_is_evicted_after_older_rows() {
         let s = store(Limits {
@@ -855,6 +879,49 @@ mod tests {
         assert!(ids(&s, "b", 0.0).is_empty(), "b was least recently written");
         assert_eq!(ids(&s, "a", 0.0).len(), 1);
         assert_eq!(ids(&s, "c", 0.0).len(), 1);
+    }
+
+    // A file made before the `written` column: opening it adds the column
+    // (existing rows keep their rowid order) and its rows stay readable.
+    #[test]
+    fn a_file_without_the_written_column_is_upgraded_in_place() {
+        let dir = std::env::temp_dir().join(format!("ferrocache-written-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        let _ = std::fs::remove_file(&path);
+        let location = path.to_str().unwrap();
+        {
+            let conn = Connection::open(location).unwrap();
+            let old_schema = SCHEMA.replace(",\n  written INTEGER NOT NULL DEFAULT 0\n", "\n");
+            assert!(!old_schema.contains("written INTEGER"));
+            conn.execute_batch(&old_schema).unwrap();
+            for (key, body) in [("a", "1"), ("b", "2")] {
+                conn.execute(
+                    "INSERT INTO ferrocache_entries_v1 (id, key, method, variant, delete_at, meta, body)
+                     VALUES (?1, ?2, 'GET', '', 1e15, '{}', ?3)",
+                    params![new_id(), key, body.as_bytes()],
+                )
+                .unwrap();
+            }
+        }
+        let s = SqliteStore::open(
+            location,
+            Limits {
+                max_count: 2,
+                ..Limits::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(ids(&s, "a", 0.0).len(), 1);
+        assert_eq!(put(&s, "c", b"3", 0.0).evicted, 1);
+        assert!(ids(&s, "a", 0.0).is_empty(), "a was the oldest row");
+        assert_eq!(ids(&s, "b", 0.0).len(), 1);
+        drop(s);
+        // A second open finds the column and leaves it.
+        let again = SqliteStore::open(location, Limits::default()).unwrap();
+        assert_eq!(ids(&again, "c", 0.0).len(), 1);
+        drop(again);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
