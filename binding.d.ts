@@ -200,7 +200,10 @@ export declare function noop(): void
 /** Removes every page; returns how many there were. */
 export declare function pageCacheClear(handle: ExternalObject<PageHandle>): number
 
-/** The stored content (JSON text) of page `id`, or null when it is gone. */
+/**
+ * The stored content (JSON text) of page `id`, which `page_cache_get` just
+ * returned, or null when it is gone (the hit is then counted as a miss).
+ */
 export declare function pageCacheContent(handle: ExternalObject<PageHandle>, id: number): string | null
 
 /** Removes the page under `key`; returns its id or -1. */

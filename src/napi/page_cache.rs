@@ -75,10 +75,11 @@ pub fn page_cache_touch(handle: &External<PageHandle>, id: f64, now: f64) -> boo
     handle.cache.touch(id as PageId, now)
 }
 
-/// The stored content (JSON text) of page `id`, or null when it is gone.
+/// The stored content (JSON text) of page `id`, which `page_cache_get` just
+/// returned, or null when it is gone (the hit is then counted as a miss).
 #[napi(catch_unwind)]
 pub fn page_cache_content(handle: &External<PageHandle>, id: f64) -> Option<String> {
-    let content = handle.cache.content(id as PageId)?;
+    let content = handle.cache.content_of_hit(id as PageId)?;
     String::from_utf8(content.to_vec()).ok()
 }
 
