@@ -210,3 +210,26 @@ test('page cache: stats layout', () => {
     [s[STATS.hits], s[STATS.misses], s[STATS.inserts], s[STATS.evictions], s[STATS.expired], s[STATS.invalidated], s[STATS.size], s[STATS.count], s[STATS.tags]],
     [1, 1, 2, 1, 0, 0, 'k2'.length + '[1]'.length + 't3'.length, 1, 1])
 })
+
+test('store metadata: the SQLite shell writes what the memory store hands back, and both read it alike', () => {
+  const { metaJson, shellMetaJson, entryFromMeta } = require('../lib/store-entry.js')
+  const { memoryMeta: META } = layout
+  const value = { statusCode: 200, statusMessage: 'OK', headers: { 'x-a': ['1', '2'] }, vary: { 'accept-encoding': 'br' }, etag: undefined, cacheControlDirectives: { 'max-age': 60 }, cachedAt: T0, staleAt: T0 + 60e3, deleteAt: Infinity }
+  // The memory store: the shell's part in, Rust puts the times (numbers) in front.
+  const [slot, owner] = binding.memoryStoreOpen(1e6, 10, 1e6, undefined)
+  const w = binding.memoryStoreAppend(slot, -1, Buffer.from('x'))
+  const id = binding.memoryStoreCommit(slot, w, 'GET', 'o', '/', {}, '', shellMetaJson(value), value.cachedAt, value.staleAt, value.deleteAt, T0, 0, false)
+  const fromMemory = JSON.parse(binding.memoryStoreMeta(slot, id))
+  const fromSqlite = JSON.parse(metaJson(value))
+  assert.deepEqual(fromMemory, fromSqlite)
+  assert.equal(fromSqlite[META.deleteAt], Infinity)
+  const m = entryFromMeta(7, fromSqlite, null)
+  for (const k of ['statusCode', 'statusMessage', 'headers', 'vary', 'etag', 'cacheControlDirectives', 'cachedAt', 'staleAt', 'deleteAt']) {
+    assert.deepEqual(m[k], value[k], k)
+  }
+  assert.equal(m.id, 7)
+  const { selects } = require('../lib/vary.js')
+  assert.equal(selects(m.select, { 'accept-encoding': 'br' }), true)
+  assert.equal(selects(m.select, { 'accept-encoding': 'gzip' }), false)
+  void owner
+})

@@ -4,9 +4,9 @@ const { Writable } = require('node:stream')
 const { EventEmitter } = require('node:events')
 const binding = require('../binding.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
-const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
-const { memoryMeta: META, memoryStats: STATS, memoryCommit: COMMIT } = require('./wire.js')
-const { getResult } = require('./store-entry.js')
+const { variantKey, selects, snapshotHeaders } = require('./vary.js')
+const { memoryStats: STATS, memoryCommit: COMMIT } = require('./wire.js')
+const { shellMetaJson, entryFromMeta, getResult } = require('./store-entry.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -73,18 +73,6 @@ class StoreWriter extends Writable {
       this.writer = -1
     }
   }
-}
-
-/** The shell's part of an entry's metadata: META's slots after the times. */
-function shellMeta (value) {
-  const out = new Array(META.cacheControlDirectives + 1 - META.times)
-  out[META.statusCode - META.times] = value.statusCode
-  out[META.statusMessage - META.times] = value.statusMessage
-  out[META.headers - META.times] = value.headers
-  out[META.vary - META.times] = value.vary
-  out[META.etag - META.times] = value.etag
-  out[META.cacheControlDirectives - META.times] = value.cacheControlDirectives
-  return out
 }
 
 const DEFAULT_MAX_SIZE = 104857600 // 100 MiB, undici's default
@@ -231,23 +219,8 @@ class MemoryCacheStore extends EventEmitter {
     // null: another handle of a named store (a worker thread) removed the entry between
     // the two calls. A miss, not a hit with an empty body (an empty body is a 0-byte Buffer).
     if (body === null) return undefined
-    // The times Rust keeps, then what createWriteStream wrote (the META layout;
-    // JSON turned undefined into null; etag and vary are never null when given).
-    const v = JSON.parse(meta)
-    const m = {
-      id,
-      statusCode: v[META.statusCode],
-      statusMessage: v[META.statusMessage],
-      headers: v[META.headers],
-      vary: v[META.vary] ?? undefined,
-      select: compileVary(v[META.vary]),
-      etag: v[META.etag] ?? undefined,
-      cacheControlDirectives: v[META.cacheControlDirectives] ?? undefined,
-      cachedAt: v[META.cachedAt],
-      staleAt: v[META.staleAt],
-      deleteAt: v[META.deleteAt],
-      body: body.length === 0 ? null : body
-    }
+    // The times Rust keeps, then what createWriteStream wrote.
+    const m = entryFromMeta(id, JSON.parse(meta), body.length === 0 ? null : body)
     this.#memo.set(id, m)
     return m
   }
@@ -281,8 +254,8 @@ class MemoryCacheStore extends EventEmitter {
 
     let meta
     try {
-      // The times travel as numbers (see memoryStoreMeta), the rest in META order.
-      meta = JSON.stringify(shellMeta(value))
+      // The times travel as numbers (see memoryStoreMeta).
+      meta = shellMetaJson(value)
     } catch (err) {
       throw new TypeError(`expected value to be serialisable (headers, vary, cacheControlDirectives): ${err.message}`)
     }

@@ -3,9 +3,9 @@
 const { Writable } = require('node:stream')
 const binding = require('../binding.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
-const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
+const { variantKey, selects, snapshotHeaders } = require('./vary.js')
 const { sqliteStats: STATS } = require('./wire.js')
-const { getResult, utf8Key } = require('./store-entry.js')
+const { metaJson, entryFromMeta, getResult, utf8Key } = require('./store-entry.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -32,14 +32,6 @@ const MEMO_ENTRIES = 32768
 // lone surrogates escaped (they would merge in UTF-8).
 function resourceKey (origin, path) {
   return utf8Key(origin.length + ':' + origin + path)
-}
-
-// Times may be ±Infinity; JSON has no such numbers.
-function encodeTime (t) {
-  return Number.isFinite(t) ? t : String(t)
-}
-function decodeTime (t) {
-  return typeof t === 'string' ? Number(t) : t
 }
 
 /** Whether `sqliteStoreFind`'s result still lists response `id` as live. */
@@ -231,20 +223,8 @@ class SqliteCacheStore {
 
   /** Parses a response's metadata once per id and memoises it (without its body). */
   #materialize (id, meta) {
-    const v = JSON.parse(meta)
-    const m = {
-      statusCode: v.c,
-      statusMessage: v.m,
-      headers: v.h,
-      vary: v.v ?? undefined,
-      select: compileVary(v.v),
-      etag: v.e,
-      cacheControlDirectives: v.d,
-      cachedAt: decodeTime(v.t[0]),
-      staleAt: decodeTime(v.t[1]),
-      deleteAt: decodeTime(v.t[2]),
-      body: undefined // Buffer, null (empty) or undefined (not held)
-    }
+    // The memory store's metadata format (lib/store-entry.js), times included.
+    const m = entryFromMeta(id, JSON.parse(meta), undefined)
     if (this.#closed) return m
     this.#memo.set(id, m)
     if (this.#memo.size > MEMO_ENTRIES) this.#shrinkMemo()
@@ -414,15 +394,7 @@ class SqliteCacheStore {
 
     let meta
     try {
-      meta = JSON.stringify({
-        c: value.statusCode,
-        m: value.statusMessage,
-        h: value.headers,
-        v: value.vary,
-        e: value.etag,
-        d: value.cacheControlDirectives,
-        t: [encodeTime(value.cachedAt), encodeTime(value.staleAt), encodeTime(value.deleteAt)]
-      })
+      meta = metaJson(value)
     } catch (err) {
       throw new TypeError(`expected value to be serialisable (headers, vary, cacheControlDirectives): ${err.message}`)
     }

@@ -1,8 +1,65 @@
 'use strict'
 
-// What the JS shells share about stored entries: the `GetResult` object both
-// undici store shells return, and the escaping that keeps keys (and vsf tags)
-// distinct once Rust holds them as UTF-8.
+// What the JS shells share about stored entries: the metadata format both
+// undici store shells write and read, the `GetResult` object they return, and
+// the escaping that keeps keys (and vsf tags) distinct once Rust holds them as
+// UTF-8.
+
+const { compileVary } = require('./vary.js')
+const { memoryMeta: META } = require('./wire.js')
+
+/** A time as JSON text (JSON has no Infinity; JSON.parse reads 1e999 as one). */
+function jsonTime (t) {
+  return Number.isFinite(t) ? String(t) : t > 0 ? '1e999' : t < 0 ? '-1e999' : 'null'
+}
+
+/**
+ * The shell's part of a `CacheValue`'s metadata as a JSON array: the META
+ * slots after the times (the memory store keeps the times as numbers in Rust
+ * and puts them in front when it hands the metadata back).
+ */
+function shellMetaJson (value) {
+  const out = new Array(META.cacheControlDirectives + 1 - META.times)
+  out[META.statusCode - META.times] = value.statusCode
+  out[META.statusMessage - META.times] = value.statusMessage
+  out[META.headers - META.times] = value.headers
+  out[META.vary - META.times] = value.vary
+  out[META.etag - META.times] = value.etag
+  out[META.cacheControlDirectives - META.times] = value.cacheControlDirectives
+  return JSON.stringify(out)
+}
+
+/** The whole metadata, times first: what the SQLite store keeps. */
+function metaJson (value) {
+  const times = new Array(META.times)
+  times[META.cachedAt] = jsonTime(value.cachedAt)
+  times[META.staleAt] = jsonTime(value.staleAt)
+  times[META.deleteAt] = jsonTime(value.deleteAt)
+  return '[' + times.join(',') + ',' + shellMetaJson(value).slice(1)
+}
+
+/**
+ * A stored response as a shell memoises it: id, the CacheValue fields read
+ * from parsed metadata `v` (JSON turned undefined into null; etag, vary and
+ * directives are never null when given), the compiled Vary check, and `body`
+ * (a Buffer, null for an empty body, or undefined when not held).
+ */
+function entryFromMeta (id, v, body) {
+  return {
+    id,
+    statusCode: v[META.statusCode],
+    statusMessage: v[META.statusMessage],
+    headers: v[META.headers],
+    vary: v[META.vary] ?? undefined,
+    select: compileVary(v[META.vary]),
+    etag: v[META.etag] ?? undefined,
+    cacheControlDirectives: v[META.cacheControlDirectives] ?? undefined,
+    cachedAt: v[META.cachedAt],
+    staleAt: v[META.staleAt],
+    deleteAt: v[META.deleteAt],
+    body
+  }
+}
 
 /**
  * undici's `GetResult` for a memoised entry `m` (the stored `CacheValue`
@@ -47,4 +104,4 @@ function utf8Key (key) {
   return key.isWellFormed() ? key : escaped(key)
 }
 
-module.exports = { getResult, escaped, utf8Key }
+module.exports = { shellMetaJson, metaJson, entryFromMeta, getResult, escaped, utf8Key }

@@ -11,7 +11,9 @@
 //! 304 revalidation stores the same body again) instead of deleting and
 //! inserting. Every write stamps its row with the next `written` number, and
 //! eviction goes by `written`: least recently written first, a rewrite counting
-//! as a write, as undici (which evicts by `cachedAt`) has it.
+//! as a write, as undici (which evicts by `cachedAt`) has it. The metadata is
+//! the JS shell's (the same JSON array as the memory store's); Rust never
+//! reads it.
 //!
 //! Crash safety is SQLite's: each entry is committed in one transaction, so a
 //! process killed mid-write leaves the previous state (WAL recovery on the next
@@ -29,9 +31,11 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 use crate::http::vary::{RequestHeaders, VaryKey};
 
 /// Bumped when the schema or the metadata encoding changes; older tables are
-/// left alone (another version of the library may still use them).
+/// left alone (another version of the library may still use them). v2: the
+/// `written` order column, and the metadata as the memory store's array
+/// (`wire::memory_meta` order, times first).
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS ferrocache_entries_v1 (
+CREATE TABLE IF NOT EXISTS ferrocache_entries_v2 (
   rowid INTEGER PRIMARY KEY,
   id INTEGER NOT NULL,
   key TEXT NOT NULL,
@@ -42,49 +46,34 @@ CREATE TABLE IF NOT EXISTS ferrocache_entries_v1 (
   body BLOB NOT NULL,
   written INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS ferrocache_entries_v1_key ON ferrocache_entries_v1 (key, method);
-CREATE INDEX IF NOT EXISTS ferrocache_entries_v1_delete_at ON ferrocache_entries_v1 (delete_at);
--- (`written` and its index: see WRITTEN_COLUMN, which adds them to files made
--- before they existed.)
-CREATE TABLE IF NOT EXISTS ferrocache_usage_v1 (
+CREATE INDEX IF NOT EXISTS ferrocache_entries_v2_key ON ferrocache_entries_v2 (key, method);
+CREATE INDEX IF NOT EXISTS ferrocache_entries_v2_delete_at ON ferrocache_entries_v2 (delete_at);
+CREATE INDEX IF NOT EXISTS ferrocache_entries_v2_written ON ferrocache_entries_v2 (written);
+CREATE TABLE IF NOT EXISTS ferrocache_usage_v2 (
   one INTEGER PRIMARY KEY CHECK (one = 1),
   count INTEGER NOT NULL,
   size INTEGER NOT NULL
 );
-INSERT OR IGNORE INTO ferrocache_usage_v1 (one, count, size) VALUES (1, 0, 0);
-CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v1_insert AFTER INSERT ON ferrocache_entries_v1
+INSERT OR IGNORE INTO ferrocache_usage_v2 (one, count, size) VALUES (1, 0, 0);
+CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v2_insert AFTER INSERT ON ferrocache_entries_v2
 BEGIN
-  UPDATE ferrocache_usage_v1 SET count = count + 1, size = size + length(NEW.body) WHERE one = 1;
+  UPDATE ferrocache_usage_v2 SET count = count + 1, size = size + length(NEW.body) WHERE one = 1;
 END;
-CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v1_delete AFTER DELETE ON ferrocache_entries_v1
+CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v2_delete AFTER DELETE ON ferrocache_entries_v2
 BEGIN
-  UPDATE ferrocache_usage_v1 SET count = count - 1, size = size - length(OLD.body) WHERE one = 1;
+  UPDATE ferrocache_usage_v2 SET count = count - 1, size = size - length(OLD.body) WHERE one = 1;
 END;
-CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v1_update AFTER UPDATE OF body ON ferrocache_entries_v1
+CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v2_update AFTER UPDATE OF body ON ferrocache_entries_v2
 WHEN length(OLD.body) <> length(NEW.body)
 BEGIN
-  UPDATE ferrocache_usage_v1 SET size = size - length(OLD.body) + length(NEW.body) WHERE one = 1;
+  UPDATE ferrocache_usage_v2 SET size = size - length(OLD.body) + length(NEW.body) WHERE one = 1;
 END;
 ";
-
-/// The write-order column, added in place to tables created without it: a
-/// column with a default and an index, which earlier versions of this library
-/// (explicit column lists, eviction by rowid) read and write past unharmed.
-/// Existing rows keep their order (`written = rowid`); rows an earlier version
-/// inserts later get 0 and are evicted first.
-const HAS_WRITTEN: &str =
-    "SELECT count(*) FROM pragma_table_info('ferrocache_entries_v1') WHERE name = 'written'";
-const WRITTEN_COLUMN: &str = "
-ALTER TABLE ferrocache_entries_v1 ADD COLUMN written INTEGER NOT NULL DEFAULT 0;
-UPDATE ferrocache_entries_v1 SET written = rowid;
-";
-const WRITTEN_INDEX: &str = "CREATE INDEX IF NOT EXISTS ferrocache_entries_v1_written
-  ON ferrocache_entries_v1 (written)";
 
 // No `ORDER BY id` (rows are sorted in Rust): with it, the bundled SQLite
 // re-prepares the statement on every new binding (measured with
 // SQLITE_STMTSTATUS_REPREPARE: 6.3 µs per lookup instead of 0.8 µs).
-const LOOKUP: &str = "SELECT id, length(body), delete_at, written FROM ferrocache_entries_v1
+const LOOKUP: &str = "SELECT id, length(body), delete_at, written FROM ferrocache_entries_v2
   WHERE key = ?1 AND method = ?2";
 // One statement (one read transaction) for the hit path. The CASEs keep SQLite
 // from loading what the caller already holds (`?3`: the id it has memoised,
@@ -93,26 +82,26 @@ const LOOKUP: &str = "SELECT id, length(body), delete_at, written FROM ferrocach
 const FIND: &str = "SELECT id, length(body), delete_at, written,
   CASE WHEN id = ?3 THEN NULL ELSE meta END,
   CASE WHEN length(body) > ?5 OR (id = ?3 AND ?4) THEN NULL ELSE body END
-  FROM ferrocache_entries_v1 WHERE key = ?1 AND method = ?2";
+  FROM ferrocache_entries_v2 WHERE key = ?1 AND method = ?2";
 const READ: &str =
-    "SELECT meta, body FROM ferrocache_entries_v1 WHERE key = ?1 AND method = ?2 AND id = ?3";
+    "SELECT meta, body FROM ferrocache_entries_v2 WHERE key = ?1 AND method = ?2 AND id = ?3";
 // The next `written` makes the row the most recently written (eviction order).
-const REWRITE: &str = "UPDATE ferrocache_entries_v1
+const REWRITE: &str = "UPDATE ferrocache_entries_v2
   SET id = ?1, variant = ?2, delete_at = ?3, meta = ?4, body = ?5,
-    written = (SELECT coalesce(max(written), 0) FROM ferrocache_entries_v1) + 1
+    written = (SELECT coalesce(max(written), 0) FROM ferrocache_entries_v2) + 1
   WHERE rowid = ?6";
 const SAME_RESOURCE: &str =
-    "SELECT rowid, variant, length(body) FROM ferrocache_entries_v1 WHERE key = ?1 AND method = ?2";
+    "SELECT rowid, variant, length(body) FROM ferrocache_entries_v2 WHERE key = ?1 AND method = ?2";
 const INSERT: &str =
-    "INSERT INTO ferrocache_entries_v1 (id, key, method, variant, delete_at, meta, body, written)
+    "INSERT INTO ferrocache_entries_v2 (id, key, method, variant, delete_at, meta, body, written)
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
-    (SELECT coalesce(max(written), 0) FROM ferrocache_entries_v1) + 1)";
-const DELETE_ROWID: &str = "DELETE FROM ferrocache_entries_v1 WHERE rowid = ?1";
-const DELETE_KEY: &str = "DELETE FROM ferrocache_entries_v1 WHERE key = ?1";
-const DELETE_EXPIRED: &str = "DELETE FROM ferrocache_entries_v1 WHERE delete_at <= ?1";
+    (SELECT coalesce(max(written), 0) FROM ferrocache_entries_v2) + 1)";
+const DELETE_ROWID: &str = "DELETE FROM ferrocache_entries_v2 WHERE rowid = ?1";
+const DELETE_KEY: &str = "DELETE FROM ferrocache_entries_v2 WHERE key = ?1";
+const DELETE_EXPIRED: &str = "DELETE FROM ferrocache_entries_v2 WHERE delete_at <= ?1";
 const OLDEST: &str =
-    "SELECT rowid, length(body) FROM ferrocache_entries_v1 ORDER BY written, rowid";
-const USAGE: &str = "SELECT count, size FROM ferrocache_usage_v1 WHERE one = 1";
+    "SELECT rowid, length(body) FROM ferrocache_entries_v2 ORDER BY written, rowid";
+const USAGE: &str = "SELECT count, size FROM ferrocache_usage_v2 WHERE one = 1";
 
 /// How long a statement waits for another process's write lock.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -272,11 +261,6 @@ impl SqliteStore {
         {
             let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
             tx.execute_batch(SCHEMA)?;
-            let has_written: i64 = tx.query_row(HAS_WRITTEN, [], |r| r.get(0))?;
-            if has_written == 0 {
-                tx.execute_batch(WRITTEN_COLUMN)?;
-            }
-            tx.execute_batch(WRITTEN_INDEX)?;
             tx.commit()?;
         }
         Ok(SqliteStore {
@@ -559,7 +543,7 @@ impl SqliteStore {
     /// Removes every row.
     pub fn clear(&self) -> Result<()> {
         self.with(|conn| {
-            conn.execute_batch("DELETE FROM ferrocache_entries_v1;")?;
+            conn.execute_batch("DELETE FROM ferrocache_entries_v2;")?;
             Ok(())
         })
     }
@@ -879,49 +863,6 @@ mod tests {
         assert!(ids(&s, "b", 0.0).is_empty(), "b was least recently written");
         assert_eq!(ids(&s, "a", 0.0).len(), 1);
         assert_eq!(ids(&s, "c", 0.0).len(), 1);
-    }
-
-    // A file made before the `written` column: opening it adds the column
-    // (existing rows keep their rowid order) and its rows stay readable.
-    #[test]
-    fn a_file_without_the_written_column_is_upgraded_in_place() {
-        let dir = std::env::temp_dir().join(format!("ferrocache-written-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("old.db");
-        let _ = std::fs::remove_file(&path);
-        let location = path.to_str().unwrap();
-        {
-            let conn = Connection::open(location).unwrap();
-            let old_schema = SCHEMA.replace(",\n  written INTEGER NOT NULL DEFAULT 0\n", "\n");
-            assert!(!old_schema.contains("written INTEGER"));
-            conn.execute_batch(&old_schema).unwrap();
-            for (key, body) in [("a", "1"), ("b", "2")] {
-                conn.execute(
-                    "INSERT INTO ferrocache_entries_v1 (id, key, method, variant, delete_at, meta, body)
-                     VALUES (?1, ?2, 'GET', '', 1e15, '{}', ?3)",
-                    params![new_id(), key, body.as_bytes()],
-                )
-                .unwrap();
-            }
-        }
-        let s = SqliteStore::open(
-            location,
-            Limits {
-                max_count: 2,
-                ..Limits::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(ids(&s, "a", 0.0).len(), 1);
-        assert_eq!(put(&s, "c", b"3", 0.0).evicted, 1);
-        assert!(ids(&s, "a", 0.0).is_empty(), "a was the oldest row");
-        assert_eq!(ids(&s, "b", 0.0).len(), 1);
-        drop(s);
-        // A second open finds the column and leaves it.
-        let again = SqliteStore::open(location, Limits::default()).unwrap();
-        assert_eq!(ids(&again, "c", 0.0).len(), 1);
-        drop(again);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
