@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, cpSync, copyFileSync, existsSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, dirname } from 'node:path'
+import { join, dirname, delimiter } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 
@@ -41,6 +41,15 @@ function npm (args, opts = {}) {
   return execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, {
     encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32', ...opts
   })
+}
+
+/** The directory of the npm this test runs (node's own, or the next one on the PATH). */
+function npmDir () {
+  const exe = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  const dirs = [dirname(process.execPath), ...(process.env.PATH ?? '').split(delimiter)]
+  const found = dirs.find((d) => d && existsSync(join(d, exe)))
+  assert.ok(found, 'npm is on the PATH')
+  return found
 }
 
 /** `npm pack` of a directory into `dest`: the tarball's path and the files in it. */
@@ -83,10 +92,11 @@ test(`the main package and ${pkg.name}-${dir}, packed as released, install offli
     const app = join(tmp, 'app')
     mkdirSync(app)
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }))
-    // PATH holds only node's own directory (node and npm): no cargo, no rustc.
+    // PATH holds only node's and npm's directories: no cargo, no rustc.
     // Offline: the other platforms' optional packages are skipped, as npm skips
     // optional dependencies it cannot install.
-    const env = { PATH: dirname(process.execPath), HOME: tmp, USERPROFILE: tmp, npm_config_cache: join(tmp, 'npm-cache') }
+    const path = [...new Set([dirname(process.execPath), npmDir()])].join(delimiter)
+    const env = { PATH: path, HOME: tmp, USERPROFILE: tmp, npm_config_cache: join(tmp, 'npm-cache') }
     if (process.platform === 'win32') Object.assign(env, { SystemRoot: process.env.SystemRoot, ComSpec: process.env.ComSpec })
     assert.throws(() => execFileSync('cargo', ['--version'], { env, stdio: 'pipe' }), 'cargo must not be reachable in this check')
     npm(['install', '--offline', '--no-audit', '--no-fund', '--no-update-notifier', main.tarball, platform.tarball], { cwd: app, env })
