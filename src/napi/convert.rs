@@ -5,7 +5,9 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString, JsValue, ValueType};
 
 use crate::http::vary::{HeaderValue, RequestHeaders};
-use crate::store::entry::resource_key_utf16;
+use smallvec::SmallVec;
+
+use crate::store::entry::{resource_key_into, resource_key_utf16};
 use crate::store::memory::Served;
 
 /// Splits `method + '\n' + resourceKey`, the packed key the SqliteCacheStore
@@ -173,10 +175,10 @@ fn utf16_of(env: napi::sys::napi_env, value: napi::sys::napi_value) -> Result<Ve
     Ok(units)
 }
 
-/// Builds the resource key of `origin` + `path` (`store::entry::resource_key_utf16`
-/// layout, native endianness) straight from the JS strings, on the stack for
-/// usual lengths, and calls `f` with it. UTF-16 copies are lossless and need no
-/// encoding work (the hot path of every lookup).
+/// Builds the resource key of `origin` + `path` (`store::entry::resource_key_into`
+/// layout) straight from the JS strings, on the stack for usual lengths, and
+/// calls `f` with it. UTF-16 copies are lossless and need no encoding work
+/// (the hot path of every lookup).
 pub fn with_key<R>(
     origin: &JsString,
     path: &JsString,
@@ -185,16 +187,14 @@ pub fn with_key<R>(
     let (o, p) = (origin.value(), path.value());
     let env = o.env;
     let mut buf = [std::mem::MaybeUninit::<u16>::uninit(); INLINE_UNITS];
-    if let Some(olen) = read_utf16(env, o.value, &mut buf[2..])? {
-        if let Some(plen) = read_utf16(env, p.value, &mut buf[2 + olen..])? {
-            let prefix = (olen as u32).to_ne_bytes();
-            buf[0].write(u16::from_ne_bytes([prefix[0], prefix[1]]));
-            buf[1].write(u16::from_ne_bytes([prefix[2], prefix[3]]));
-            let units = 2 + olen + plen;
-            // SAFETY: the first `units` units were initialised just above and
-            // by napi; any u16 memory may be viewed as twice as many bytes.
-            let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), 2 * units) };
-            return f(bytes);
+    if let Some(olen) = read_utf16(env, o.value, &mut buf)? {
+        if let Some(plen) = read_utf16(env, p.value, &mut buf[olen..])? {
+            // SAFETY: the first `olen + plen` units were initialised by napi.
+            let units =
+                unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u16>(), olen + plen) };
+            let mut key: SmallVec<[u8; 2048]> = SmallVec::new();
+            resource_key_into(&units[..olen], &units[olen..], &mut key);
+            return f(&key[..]);
         }
     }
     let origin = utf16_of(env, o.value)?;

@@ -193,23 +193,19 @@ fn json_number(out: &mut String, x: f64) {
 #[napi(catch_unwind)]
 pub fn memory_store_meta(slot: u32, id: f64) -> Result<Option<String>> {
     let h = get_handle(slot)?;
-    let Some((meta, _, times)) = h.store.entry(id as u64) else {
-        return Ok(None);
-    };
-    let Some(rest) = std::str::from_utf8(&meta)
-        .ok()
-        .and_then(|m| m.strip_prefix('['))
-    else {
-        return Ok(None);
-    };
-    let mut out = String::with_capacity(meta.len() + 48);
-    out.push('[');
-    for t in times {
-        json_number(&mut out, t);
-        out.push(',');
-    }
-    out.push_str(rest);
-    Ok(Some(out))
+    Ok(h.store
+        .with_meta(id as u64, |meta, times| {
+            let rest = std::str::from_utf8(meta).ok()?.strip_prefix('[')?;
+            let mut out = String::with_capacity(meta.len() + 48);
+            out.push('[');
+            for t in times {
+                json_number(&mut out, t);
+                out.push(',');
+            }
+            out.push_str(rest);
+            Some(out)
+        })
+        .flatten())
 }
 
 /// The body of a live entry as a Buffer over the stored bytes (no copy), or null.
@@ -220,9 +216,9 @@ pub fn memory_store_body<'env>(
     id: f64,
 ) -> Result<Option<BufferSlice<'env>>> {
     let h = get_handle(slot)?;
-    match h.store.entry(id as u64) {
+    match h.store.body(id as u64) {
         None => Ok(None),
-        Some((_, body, _)) => external_buffer(env, body).map(Some),
+        Some(body) => external_buffer(env, body).map(Some),
     }
 }
 
@@ -274,7 +270,7 @@ pub fn memory_store_commit(
     let entry = NewEntry {
         method: Method::new(&method),
         variant: variant.into_boxed_str(),
-        meta: Bytes::from(read_string(&meta)?.into_bytes()),
+        meta: read_string(&meta)?.into_bytes(),
         body: Bytes::from(body),
         delete_at,
         cached_at,
