@@ -25,7 +25,8 @@ export declare function memoryStoreAlive(slot: number, ids: Array<number>): Arra
 /**
  * Copies a chunk into writer `writer` (a negative id opens a new writer).
  * Returns the writer id, or -1 when the body grew past `maxEntrySize` (the
- * writer is then dropped).
+ * writer is then dropped). Throws when `writer` is not open (never starts a
+ * new body mid-stream).
  */
 export declare function memoryStoreAppend(slot: number, writer: number, chunk: Buffer): number
 
@@ -55,8 +56,11 @@ export declare function memoryStoreIsFull(slot: number): boolean
 
 /**
  * The live variants stored for `method` at `origin` + `path`: an id, `-1` for none,
- * or `[reclaimed (0/1), ...ids in write order]` when there are several or the
- * lookup reclaimed expired entries (the caller then drains removals).
+ * or `[removed (0/1), ...ids in write order]` when there are several or
+ * entries were removed since this handle last drained the removal log (by
+ * this lookup's reclaiming or any handle's write, delete or purge): the
+ * caller then drains removals, so a handle that only reads still lets go of
+ * what it memoised of evicted entries.
  * `touch` reports what was served after the previous lookup (see
  * `convert::served`), applied first.
  */
@@ -80,6 +84,14 @@ export declare function memoryStorePurge(slot: number, now: number): number
 
 /** Ids removed since this handle last asked (`-1` first: the log overflowed). */
 export declare function memoryStoreRemoved(slot: number): Array<number>
+
+/**
+ * Reports at once what the caller did with its last lookup's candidates
+ * when that changes the counters (a variant picked among several is a hit;
+ * a single candidate that failed the Vary check is not): a handle whose
+ * thread exits before its next call must not leave the counters wrong.
+ */
+export declare function memoryStoreServed(slot: number, touch: number): void
 
 export declare function memoryStoreSize(slot: number): number
 
@@ -235,6 +247,7 @@ export declare function sqliteStoreAbort(slot: number, writer: number): void
 /**
  * Copies a chunk into writer `writer` (negative: open a new writer); returns
  * the writer id, or -1 when the body grew past `maxEntrySize` (dropped).
+ * Throws when `writer` is not open (never starts a new body mid-stream).
  */
 export declare function sqliteStoreAppend(slot: number, writer: number, chunk: Buffer): number
 

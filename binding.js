@@ -849,6 +849,7 @@ module.exports.memoryStoreMeta = nativeBinding.memoryStoreMeta
 module.exports.memoryStoreOpen = nativeBinding.memoryStoreOpen
 module.exports.memoryStorePurge = nativeBinding.memoryStorePurge
 module.exports.memoryStoreRemoved = nativeBinding.memoryStoreRemoved
+module.exports.memoryStoreServed = nativeBinding.memoryStoreServed
 module.exports.memoryStoreSize = nativeBinding.memoryStoreSize
 module.exports.memoryStoreStats = nativeBinding.memoryStoreStats
 module.exports.noop = nativeBinding.noop

@@ -126,6 +126,56 @@ describe('freshness (RFC 9111 §4.2)', () => {
     assert.equal(new C(req, res({ expires: '0', 'cache-control': 'max-age=5' })).maxAge(), 5)
   })
 
+  // Defect 3 (issue 15): years of 1-3 digits were read as years 1-999, so a
+  // 2-digit-year Date made maxAge ~2000 years, and a 2-digit-year
+  // Last-Modified a ~200-year heuristic. RFC 9110 §5.6.7: year = 4DIGIT; a
+  // value that is not an HTTP-date is invalid and the Date falls back to the
+  // response time (as http-cache-semantics does for a Date.parse NaN). The
+  // peer's Date.parse reads "26" as 2026, so with the response received at
+  // that instant both give the same lifetimes.
+  test('HTTP-date years have exactly 4 digits; other Date values fall back to the response time', () => {
+    const C = clocked()
+    const P = clocked(Peer)
+    const cases = [
+      [{ date: 'Thu, 15 Jan 26 12:00:00 GMT', expires: 'Thu, 15 Jan 2026 13:00:00 GMT' }, 3600],
+      [{ date: 'Thu, 15 Jan 026 12:00:00 GMT', expires: 'Thu, 15 Jan 2026 13:00:00 GMT' }, 3600],
+      [{ date: 'Thu Jan 15 12:00:00 26', expires: 'Thu, 15 Jan 2026 13:00:00 GMT' }, 3600],
+      [{ date: DATE, 'last-modified': 'Thu, 15 Jan 26 12:00:00 GMT' }, 0],
+      [{ date: DATE, 'last-modified': 'Thu, 15 Jan 2 12:00:00 GMT', 'cache-control': 'public' }, 0]
+    ]
+    for (const [headers, maxAge] of cases) {
+      const r = { status: 200, headers }
+      const ours = new C(req, r)
+      assert.equal(ours.maxAge(), maxAge, JSON.stringify(headers))
+      assert.equal(ours.timeToLive(), maxAge * 1000, JSON.stringify(headers))
+      if (!headers['last-modified']?.includes(' 2 ')) {
+        assert.equal(new P(req, r).maxAge(), maxAge, 'http-cache-semantics: ' + JSON.stringify(headers))
+      }
+    }
+    // The Date itself: an invalid one is the response time.
+    assert.equal(new C(req, { status: 200, headers: { date: 'Thu, 15 Jan 26 12:00:00 GMT' } }).date(), T0)
+  })
+
+  // Defect 3 (issue 15): RFC 9110 §5.6.7 time-of-day runs to 23:59:60 (a
+  // leap second); :60 was rejected, which made an Expires at a leap second
+  // invalid and so the response expired. (http-cache-semantics' Date.parse
+  // reads :60 as :00 of the same minute, 60 s earlier; fresh either way.)
+  test('a leap second (:60) is a valid HTTP-date', () => {
+    const C = clocked()
+    C.t = Date.UTC(2016, 11, 31, 23, 0, 0)
+    const P = clocked(Peer)
+    P.t = C.t
+    const r = { status: 200, headers: { date: 'Sat, 31 Dec 2016 23:00:00 GMT', expires: 'Sat, 31 Dec 2016 23:59:60 GMT' } }
+    const ours = new C(req, r)
+    assert.equal(ours.maxAge(), 3600)
+    assert.equal(ours.stale(), false)
+    const peer = new P(req, r)
+    assert.equal(peer.stale(), false)
+    assert.ok(peer.maxAge() > 0)
+    const asDate = new C(req, { status: 200, headers: { date: 'Sat, 31 Dec 2016 23:59:60 GMT' } })
+    assert.equal(asDate.date(), Date.UTC(2017, 0, 1, 0, 0, 0))
+  })
+
   // Heuristic freshness: 10% of (Date - Last-Modified) by default, cacheHeuristic option.
   test('heuristic from Last-Modified', () => {
     const lm = new Date(T0 - 10 * 3600 * 1000).toUTCString()

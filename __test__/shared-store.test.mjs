@@ -6,6 +6,8 @@ import { Worker } from 'node:worker_threads'
 import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 
 const require = createRequire(import.meta.url)
 const { MemoryCacheStore } = require('../index.js')
@@ -226,4 +228,65 @@ test('4 workers racing writes and evictions: every hit has the body written for 
     assert.equal(bad, 0, 'hits whose body is empty or another key\'s')
   }
   assert.ok(main.count <= opts.maxCount)
+})
+
+// Defect 4 (issue 15): a handle memoises each entry it serves (result object
+// and body Buffer) and used to prune that memo only on its own writes. A
+// handle that only reads kept every body it ever served alive after another
+// handle's writes evicted them. Its memo now follows Rust's evictions on its
+// lookups too, so a reader stays bounded by maxSize. (undici's store has no
+// memo: an evicted body is garbage as soon as the caller drops it; this pins
+// the same.)
+test('a read-only handle lets go of bodies that another handle\'s writes evicted', async () => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc')
+  const opts = { maxSize: 1e6, maxCount: 1e6, maxEntrySize: 1e6 }
+  const writer = new MemoryCacheStore({ name: 'shared-reader-memo', ...opts })
+  const reader = new MemoryCacheStore({ name: 'shared-reader-memo', ...opts })
+  const served = []
+  const total = 200
+  for (let i = 0; i < total; i++) {
+    writer.createWriteStream(key('/big' + i), value(i)).end(Buffer.alloc(100_000, i % 251))
+    const hit = reader.get(key('/big' + i))
+    assert.ok(hit, 'the entry just written is a hit for the reader')
+    served.push(new WeakRef(hit.body[0]))
+  }
+  assert.ok(writer.count <= 10)
+  // One more lookup after the last write: the reader learns of the last evictions.
+  reader.get(key('/none'))
+  for (let i = 0; i < 6; i++) {
+    gc()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  const alive = served.filter((w) => w.deref() !== undefined).length
+  assert.ok(alive <= writer.count + 1, `${alive} of ${total} served bodies still alive; the store holds ${writer.count}`)
+})
+
+// Defect 8 (issue 15): a lookup with a single candidate counted a hit at once
+// and took it back with the handle's next call when the Vary check failed; a
+// worker that exited after such a miss left hits: 1, misses: 0 for good. The
+// mirror case (a variant picked among several, counted with the next call)
+// lost the hit. Both are now settled before get() returns.
+test('stats count what get() returned, even when the worker exits right after', async () => {
+  const opts = { maxCount: 100 }
+  const main = new MemoryCacheStore({ name: 'shared-vary-stats', ...opts })
+  const v = (vary) => ({ ...value(), vary })
+  main.createWriteStream(key('/one'), v({ 'accept-encoding': 'gzip' })).end('gzip')
+  const varied = (path, enc) => ({ ...key(path), headers: { 'accept-encoding': enc } })
+  main.createWriteStream(varied('/two', 'gzip'), v({ 'accept-encoding': 'gzip' })).end('gzip')
+  main.createWriteStream(varied('/two', 'br'), v({ 'accept-encoding': 'br' })).end('br')
+  const before = main.stats()
+  const seen = await inWorker('shared-vary-stats', opts, `(store, _, post) => {
+    post(store.get({ origin: 'http://shared', method: 'GET', path: '/one', headers: { 'accept-encoding': 'br' } }) === undefined)
+  }`)
+  assert.deepEqual(seen, [true])
+  let s = main.stats()
+  assert.deepEqual([s.hits - before.hits, s.misses - before.misses], [0, 1], 'a Vary mismatch is a miss')
+  const picked = await inWorker('shared-vary-stats', opts, `(store, _, post) => {
+    const hit = store.get({ origin: 'http://shared', method: 'GET', path: '/two', headers: { 'accept-encoding': 'br' } })
+    post(hit && Buffer.concat(hit.body).toString())
+  }`)
+  assert.deepEqual(picked, ['br'])
+  s = main.stats()
+  assert.deepEqual([s.hits - before.hits, s.misses - before.misses], [1, 1], 'a variant picked among several is a hit')
 })

@@ -11,6 +11,9 @@ import { mkdtempSync, rmSync, existsSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { finished } from 'node:stream/promises'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 
 const require = createRequire(import.meta.url)
 const { SqliteCacheStore } = require('../index.js')
@@ -35,6 +38,15 @@ const key = (path = '/', extra = {}) => ({ origin: 'http://127.0.0.1', method: '
 const value = (extra = {}) => {
   const now = Date.now()
   return { statusCode: 200, statusMessage: 'OK', headers: {}, cacheControlDirectives: {}, cachedAt: now, staleAt: now + 10_000, deleteAt: now + 20_000, ...extra }
+}
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc')
+/** Full collections with turns of the event loop between them (N-API finalizers run then). */
+async function collect () {
+  for (let i = 0; i < 4; i++) {
+    gc()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
 }
 const text = (r) => r === undefined ? undefined : Buffer.concat(r.body).toString()
 function put (store, k, body, v = value()) {
@@ -95,6 +107,21 @@ describe('limits', () => {
     assert.equal(s.stats().evictions, 3)
   })
 
+  // Defect 2 (issue 15): eviction went by rowid and a rewrite kept its row's
+  // rowid, so a rewritten entry was evicted before older ones. undici's
+  // SqliteCacheStore updates cachedAt on a rewrite and evicts ORDER BY
+  // cachedAt ASC: the least recently written entry goes first.
+  test('maxCount evicts the least recently written entry, a rewrite counts as a write', async () => {
+    const s = open({ maxCount: 2 })
+    put(s, key('/a'), 'a1')
+    put(s, key('/b'), 'b')
+    put(s, key('/a'), 'a2')
+    put(s, key('/c'), 'c')
+    assert.equal(await s.get(key('/b')), undefined, 'b is the least recently written')
+    assert.equal(text(await s.get(key('/a'))), 'a2')
+    assert.equal(text(await s.get(key('/c'))), 'c')
+  })
+
   test('count, size (rows, as undici), stats, purgeExpired, clear', async (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: 1_700_000_000_000 })
     const s = open()
@@ -110,6 +137,49 @@ describe('limits', () => {
     assert.deepEqual(s.stats(), { hits: 1, misses: 2, writes: 2, evictions: 0, expired: 1, size: 2, count: 1, hitRatio: 1 / 3 })
     s.clear()
     assert.equal(s.count, 0)
+  })
+})
+
+describe('write streams and their store', () => {
+  // Defect 1 (issue 15): the stream held only the store's slot number; once
+  // the store was collected the slot went to the next store opened, and the
+  // stream wrote into it (b.db held a's key with body "B1-A2"). A stream keeps
+  // its store alive, as undici's SqliteCacheStore stream does by closing over
+  // the store itself.
+  test('a stream whose store was dropped still writes to its own file only', async () => {
+    const aFile = file()
+    const bFile = file()
+    let a = new SqliteCacheStore({ location: aFile })
+    const wa = a.createWriteStream(key('/a'), value())
+    await new Promise((resolve, reject) => wa.write('A1', (err) => err ? reject(err) : resolve()))
+    a = null
+    await collect()
+    const b = open({ location: bFile })
+    const wb = b.createWriteStream(key('/b'), value())
+    await new Promise((resolve, reject) => wb.write('B1', (err) => err ? reject(err) : resolve()))
+    await new Promise((resolve, reject) => wa.write('-A2', (err) => err ? reject(err) : resolve()))
+    wa.end()
+    wb.end()
+    await Promise.all([finished(wa), finished(wb)])
+    assert.equal(text(await b.get(key('/b'))), 'B1')
+    assert.equal(await b.get(key('/a')), undefined, "a's key never lands in b's file")
+    const again = open({ location: aFile })
+    assert.equal(text(await again.get(key('/a'))), 'A1-A2')
+
+    // The same with no other stream open in b: the stream's next chunk used
+    // to find no writer and silently start a new body ("-A3" alone, in b.db).
+    let c = new SqliteCacheStore({ location: aFile })
+    const wc = c.createWriteStream(key('/c'), value())
+    await new Promise((resolve, reject) => wc.write('C1', (err) => err ? reject(err) : resolve()))
+    c = null
+    await collect()
+    const d = open({ location: bFile })
+    await new Promise((resolve, reject) => wc.write('-C2', (err) => err ? reject(err) : resolve()))
+    await new Promise((resolve, reject) => wc.write('-C3', (err) => err ? reject(err) : resolve()))
+    wc.end()
+    await finished(wc)
+    assert.equal(await d.get(key('/c')), undefined, "c's key never lands in b's file")
+    assert.equal(text(await again.get(key('/c'))), 'C1-C2-C3')
   })
 })
 
@@ -331,4 +401,32 @@ describe('malformed input leaves the store intact', () => {
       assert.equal(await s.get(key('/keep', { headers: { 'accept-encoding': v } })), undefined)
     }
   })
+})
+
+// Issue 15, the class of defect 4 in this store: a store object memoises the
+// responses it served (metadata and body, by id) within a byte budget, and let
+// go of a response replaced or removed by another store object (or process)
+// only when that budget filled. A lookup that finds a key's memoised id gone
+// now drops it, so a reader does not keep bodies the file no longer holds.
+test('a reader lets go of a memoised body once a lookup finds its row replaced or gone', async () => {
+  setFlagsFromString('--expose-gc')
+  const location = file()
+  const writer = open({ location })
+  const reader = open({ location })
+  const served = []
+  // In a function of its own, so no stack slot of this test holds a body.
+  const serve = async (i) => {
+    const hit = await reader.get(key('/k'))
+    assert.equal(hit.body[0][0], i)
+    served.push(new WeakRef(hit.body[0]))
+  }
+  for (let i = 0; i < 50; i++) {
+    put(writer, key('/k'), Buffer.alloc(50_000, i))
+    await serve(i)
+  }
+  writer.delete(key('/k'))
+  assert.equal(await reader.get(key('/k')), undefined)
+  await collect()
+  const alive = served.map((w, i) => w.deref() === undefined ? -1 : i).filter((i) => i >= 0)
+  assert.deepEqual(alive, [], `bodies of replaced rows still alive: ${alive}`)
 })

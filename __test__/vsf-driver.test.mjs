@@ -376,3 +376,65 @@ test('without ttl pages live until invalidated or evicted', async (t) => {
   assert.equal(later.renders, 0)
 })
 
+
+// Defect 5 (issue 15): a driver without ttl read the clock as 0 ("nothing of
+// mine expires"), so on a named cache shared with a driver that has a ttl it
+// served pages past their expiry. Expiry is a property of the page: every
+// reader checks it with the real clock.
+test('drivers with different ttl on one named cache: none serves an expired page', async (t) => {
+  t.mock.timers.enable({ apis: ['Date'], now: 5_000_000 })
+  const name = 'vsf-shared-ttl'
+  const short = driver({ name, ttl: 2 }).d
+  const forever = driver({ name }).d
+  await short.invoke(call('/a'))
+  const early = call('/a')
+  await forever.invoke(early)
+  assert.equal(early.renders, 0, 'a hit while the page is live (and now memoised)')
+  t.mock.timers.tick(2000)
+  const late = call('/a')
+  await forever.invoke(late)
+  assert.equal(late.renders, 1, 'the page expired under the ttl it was stored with')
+  const fresh = call('/b')
+  await forever.invoke(fresh)
+  t.mock.timers.tick(10 * 365 * 86400 * 1000)
+  const still = call('/b')
+  await short.invoke(still)
+  assert.equal(still.renders, 0, "a page stored without ttl never expires, whoever reads it")
+})
+
+// Defect 6 (issue 15): invalidate() and invalidateAll() already keep a render
+// that overlaps them from storing its (possibly stale) page; delete(route)
+// did not, so the render stored the old page right after the delete.
+test('a render that overlaps delete(route) is served but not stored', async () => {
+  const { d } = driver()
+  await d.invoke(call('/a', { html: 'v1' }))
+  d.delete('/a')
+  const gate = deferred()
+  const slow = call('/a', { render: async () => { await gate.promise; return content('old data') } })
+  const pending = d.invoke(slow)
+  assert.equal(d.delete('/a'), false, 'nothing stored yet')
+  gate.resolve()
+  assert.equal((await pending).html, 'old data')
+  const next = call('/a')
+  assert.equal((await d.invoke(next)).html, '<p>/a</p>')
+  assert.equal(next.renders, 1, 'the overlapping render was not cached')
+})
+
+// Defect 7 (issue 15): tags crossed into Rust as UTF-8, where every lone
+// surrogate became U+FFFD, so '\uD800', '\uDBFF' and '\uFFFD' were one tag and
+// invalidating one dropped the pages of all three. Keys were already kept
+// distinct; tags now are too.
+test('tags with lone surrogates stay distinct', async () => {
+  const { d } = driver()
+  const tags = ['\uD800', '\uDBFF', '\uFFFD', '!%ud800', '%ud800']
+  for (const [i, tag] of tags.entries()) await d.invoke(call(`/t${i}`, { tags: [tag] }))
+  assert.equal(d.stats().tags, tags.length)
+  for (const [i, tag] of tags.entries()) {
+    assert.equal(await d.invalidate({ tags: [tag] }), 1, `invalidating ${JSON.stringify(tag)} drops its own page only`)
+    for (let j = i + 1; j < tags.length; j++) {
+      const hit = call(`/t${j}`, { tags: [tags[j]] })
+      await d.invoke(hit)
+      assert.equal(hit.renders, 0, `${JSON.stringify(tags[j])} survives invalidating ${JSON.stringify(tag)}`)
+    }
+  }
+})

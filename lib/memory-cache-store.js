@@ -44,7 +44,13 @@ class StoreWriter extends Writable {
       this.destroy()
       return callback()
     }
-    if (chunk.byteLength > 0) this.writer = binding.memoryStoreAppend(this.handle, this.writer, chunk)
+    if (chunk.byteLength > 0) {
+      try {
+        this.writer = binding.memoryStoreAppend(this.handle, this.writer, chunk)
+      } catch (err) {
+        return callback(err)
+      }
+    }
     callback()
   }
 
@@ -92,9 +98,10 @@ class MemoryCacheStore extends EventEmitter {
   #errorCallback = null
   #name = undefined
   #memo = new Map()
-  // What the last get served, reported to Rust with the next call:
-  // 0 nothing, id (single candidate), -id (picked among several), -0.5 (the
-  // single candidate failed the Vary check: not a hit).
+  // The single candidate the last get served (0: none), reported to Rust with
+  // the next call to move it up the LRU order (the hit is already counted).
+  // What changes the counters (a variant picked among several, a single
+  // candidate failing the Vary check) is reported at once instead.
   #touch = 0
 
   constructor (opts) {
@@ -172,12 +179,14 @@ class MemoryCacheStore extends EventEmitter {
     if (typeof found === 'number') {
       m = this.#memo.get(found) ?? this.#materialize(found)
       if (m === undefined || !selects(m.select, headers)) {
-        this.#touch = -0.5
+        // Rust counted the single candidate as a hit: take it back now.
+        binding.memoryStoreServed(this.#handle, -0.5)
         return undefined
       }
       this.#touch = found
     } else {
-      // [reclaimed, ...candidates]: several variants, or expired ones removed.
+      // [removed, ...candidates]: several variants, or entries removed since
+      // this handle last asked (by any handle): drop them from the memo.
       if (found[0] === 1) this.#forget(binding.memoryStoreRemoved(this.#handle), 0)
       const single = found.length === 2
       for (let i = 1; i < found.length; i++) {
@@ -188,10 +197,15 @@ class MemoryCacheStore extends EventEmitter {
         }
       }
       if (m === undefined) {
-        if (single) this.#touch = -0.5
+        if (single) binding.memoryStoreServed(this.#handle, -0.5)
         return undefined
       }
-      this.#touch = single ? m.id : -m.id
+      if (single) {
+        this.#touch = m.id
+      } else {
+        // A pick among several is counted now, not with the next call.
+        binding.memoryStoreServed(this.#handle, -m.id)
+      }
     }
     return {
       statusCode: m.statusCode,

@@ -43,6 +43,14 @@ function decodeTime (t) {
   return typeof t === 'string' ? Number(t) : t
 }
 
+/** Whether `sqliteStoreFind`'s result still lists response `id` as live. */
+function liveIn (found, id) {
+  if (typeof found === 'number') return found === id || found === -id
+  if (!Array.isArray(found)) return true // the body of `id` itself
+  if (found.length === 3 && typeof found[2] === 'object') return found[0] === id
+  return found.includes(id) || found.includes(-id)
+}
+
 function result (m, body) {
   return {
     statusCode: m.statusCode,
@@ -158,9 +166,13 @@ class SqliteCacheStore {
       km === undefined ? 0 : knownId, km !== undefined && km.body !== undefined
     )
     if (found === 0) {
+      // The row we memoised for this key is gone (replaced, evicted, deleted
+      // or expired, by any store object or process): let it go now.
+      if (km !== undefined) this.#forgetKnown(packed, knownId)
       this.#misses++
       return undefined
     }
+    if (km !== undefined && !liveIn(found, knownId)) this.#forgetKnown(packed, knownId)
     let m
     let body
     if (typeof found === 'number') {
@@ -255,6 +267,19 @@ class SqliteCacheStore {
     return m
   }
 
+  /** Drops the memoised response of a key whose row a lookup found gone. */
+  #forgetKnown (packed, id) {
+    const m = this.#memo.get(id)
+    if (m !== undefined) {
+      if (m.body) {
+        this.#bodyBytes -= m.body.length
+        this.#bodiesHeld--
+      }
+      this.#memo.delete(id)
+    }
+    if (this.#known.get(packed) === id) this.#known.delete(packed)
+  }
+
   /** The id last served for a key, so the next find need not read it again. */
   #remember (packed, id) {
     if (this.#known.size >= MEMO_ENTRIES) this.#known.clear()
@@ -311,6 +336,9 @@ class SqliteCacheStore {
     const w = this.#prepareWrite(key, value)
     if (w === undefined) return undefined
     const { handle, maxEntrySize, packed, requestHeaders, variant, meta, deleteAt } = w
+    // `handle` is a slot number: the stream holds the store's owner so the
+    // slot is not freed (and given to another store) while the stream is open.
+    let owner = w.owner
     let writer = -1
     let size = 0
 
@@ -348,6 +376,7 @@ class SqliteCacheStore {
           try { binding.sqliteStoreAbort(handle, writer) } catch {}
           writer = -1
         }
+        owner = null
         callback(err)
       }
     })
@@ -420,6 +449,7 @@ class SqliteCacheStore {
     }
     return {
       handle: this.#handle,
+      owner: this.#owner,
       maxEntrySize: this.#maxEntrySize,
       packed: method + '\n' + resourceKey(key.origin, key.path),
       requestHeaders: snapshotHeaders(key.headers),

@@ -132,6 +132,25 @@ function cacheKey (prefix, key) {
   const k = prefix + key
   return k.isWellFormed() ? k : '!' + k.replace(/%/g, '%25').replace(LONE_SURROGATE, escapeUnit)
 }
+// Tags likewise, except that a tag may start with '!': a tag that is not
+// well-formed or starts with '!' is escaped behind a '!', so every tag keeps
+// its own name in Rust ('\uD800', '\uDBFF' and '\uFFFD' are three tags).
+function tagName (tag) {
+  return tag.isWellFormed() && tag.charCodeAt(0) !== 0x21
+    ? tag
+    : '!' + tag.replace(/%/g, '%25').replace(LONE_SURROGATE, escapeUnit)
+}
+function tagNames (tags) {
+  let out = tags
+  for (let i = 0; i < tags.length; i++) {
+    const name = tagName(tags[i])
+    if (name !== tags[i]) {
+      if (out === tags) out = tags.slice()
+      out[i] = name
+    }
+  }
+  return out
+}
 
 function defaultOnError (err) {
   process.emitWarning(err.message, { code: 'FERROCACHE_VSF_NOT_CACHED' })
@@ -214,8 +233,9 @@ class VsfPageCache {
       }
       k = cacheKey(this.#keyPrefix, 'page:' + route)
     }
-    // Without a ttl nothing expires: skip the clock read on the hot path.
-    const now = this.#ttlMs === Infinity ? 0 : Date.now()
+    // Read even without a ttl of our own: on a named cache another driver
+    // may have stored this page with one. Expiry belongs to the page.
+    const now = Date.now()
     const m = this.#memo.get(k)
     if (m !== undefined) {
       if (binding.pageCacheTouch(this.#handle, m.id, now)) return Promise.resolve(copyOf(m.value))
@@ -337,7 +357,7 @@ class VsfPageCache {
       return undefined
     }
     const now = Date.now()
-    const out = binding.pageCacheInsert(this.#handle, k, json, tags, now + this.#ttlMs, now, generation)
+    const out = binding.pageCacheInsert(this.#handle, k, json, tagNames(tags), now + this.#ttlMs, now, generation)
     if (out.length > 1) this.#forget(out, 1)
     if (out[0] === -2) return undefined // invalidated while rendering
     return json
@@ -370,7 +390,7 @@ class VsfPageCache {
     if (tags.includes('*')) {
       count = this.#clear()
     } else {
-      const out = binding.pageCacheInvalidate(this.#handle, tags, this.#memo.size > 0)
+      const out = binding.pageCacheInvalidate(this.#handle, tagNames(tags), this.#memo.size > 0)
       count = out[0]
       if (out.length > 1) this.#forget(out, 1)
     }
@@ -396,7 +416,10 @@ class VsfPageCache {
     return binding.pageCacheClear(this.#handle)
   }
 
-  /** Drops the page cached for `route` (as `invoke` keys it); true if there was one. */
+  /**
+   * Drops the page cached for `route` (as `invoke` keys it); true if there was
+   * one. A render of that route under way (in any thread) is not stored.
+   */
   delete (route) {
     if (typeof route !== 'string') {
       throw new TypeError(`${WHERE}: delete() route must be a string, got ${typeName(route)}`)

@@ -35,7 +35,7 @@ fn imf_fixdate(s: &str) -> Option<f64> {
     let mut it = s.split(' ');
     let day = number(it.next()?, 2)?;
     let month = month(it.next()?)?;
-    let year = number(it.next()?, 4)?;
+    let year = year(it.next()?)?;
     let time = it.next()?;
     if it.next()? != "GMT" || it.next().is_some() {
         return None;
@@ -67,7 +67,7 @@ fn asctime_date(s: &str) -> Option<f64> {
     let month = month(month_s)?;
     let day = number(it.next()?, 2)?;
     let time = it.next()?;
-    let year = number(it.next()?, 4)?;
+    let year = year(it.next()?)?;
     if it.next().is_some() {
         return None;
     }
@@ -99,11 +99,25 @@ fn imf_fixdate_fast(b: &[u8]) -> Option<f64> {
         + 1;
     let (day, year) = (digits(5..7)?, digits(12..16)?);
     let (h, m, sec) = (digits(17..19)?, digits(20..22)?, digits(23..25)?);
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 59 {
+    if !(1..=31).contains(&day) || !time_of_day(h, m, sec) {
         return None;
     }
     let days = days_from_civil(year, month, 1) + day - 1;
     Some(((days * 86_400 + h * 3600 + m * 60 + sec) * 1000) as f64)
+}
+
+// RFC 9110 §5.6.7: year = 4DIGIT
+fn year(s: &str) -> Option<i64> {
+    if s.len() != 4 {
+        return None;
+    }
+    number(s, 4)
+}
+
+// RFC 9110 §5.6.7: time-of-day = hour ":" minute ":" second; "00:00:00 - 23:59:60 (leap second)"
+// A leap second is read as the first second of the next minute (POSIX time has no :60).
+fn time_of_day(h: i64, m: i64, sec: i64) -> bool {
+    h <= 23 && m <= 59 && sec <= 60
 }
 
 fn number(s: &str, max_len: usize) -> Option<i64> {
@@ -120,13 +134,12 @@ fn month(s: &str) -> Option<i64> {
         .map(|i| i as i64 + 1)
 }
 
-// RFC 9110 §5.6.7: time-of-day = hour ":" minute ":" second
 fn to_ms(year: i64, month: i64, day: i64, time: &str) -> Option<f64> {
     let mut t = time.split(':');
     let h = number(t.next()?, 2)?;
     let m = number(t.next()?, 2)?;
     let sec = number(t.next()?, 2)?;
-    if t.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 59 {
+    if t.next().is_some() || !(1..=31).contains(&day) || !time_of_day(h, m, sec) {
         return None;
     }
     let days = days_from_civil(year, month, 1) + day - 1;
@@ -162,6 +175,21 @@ mod tests {
         );
     }
 
+    // Defect 3 (issue 15): RFC 9110 §5.6.7 allows a leap second, 23:59:60.
+    #[test]
+    fn a_leap_second_is_a_date() {
+        let midnight = 1_483_228_800_000.0; // Sun, 01 Jan 2017 00:00:00 GMT
+        assert_eq!(
+            parse_http_date("Sat, 31 Dec 2016 23:59:60 GMT"),
+            Some(midnight)
+        );
+        assert_eq!(
+            parse_http_date("Saturday, 31-Dec-16 23:59:60 GMT"),
+            Some(midnight)
+        );
+        assert_eq!(parse_http_date("Sat Dec 31 23:59:60 2016"), Some(midnight));
+    }
+
     #[test]
     fn rejects_non_dates() {
         for s in [
@@ -173,6 +201,12 @@ mod tests {
             "Sun, 06 Nov 1994 25:49:37 GMT",
             "Sun, 06 Foo 1994 08:49:37 GMT",
             "2024-01-01T00:00:00Z",
+            // Defect 3 (issue 15): year = 4DIGIT.
+            "Thu, 15 Jan 26 12:00:00 GMT",
+            "Thu, 15 Jan 026 12:00:00 GMT",
+            "Thu, 15 Jan 2 12:00:00 GMT",
+            "Thu Jan 15 12:00:00 26",
+            "Thu, 15 Jan 2026 12:00:61 GMT",
         ] {
             assert_eq!(parse_http_date(s), None, "{s}");
         }

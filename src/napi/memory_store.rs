@@ -136,8 +136,11 @@ pub fn memory_store_open(
 }
 
 /// The live variants stored for `method` at `origin` + `path`: an id, `-1` for none,
-/// or `[reclaimed (0/1), ...ids in write order]` when there are several or the
-/// lookup reclaimed expired entries (the caller then drains removals).
+/// or `[removed (0/1), ...ids in write order]` when there are several or
+/// entries were removed since this handle last drained the removal log (by
+/// this lookup's reclaiming or any handle's write, delete or purge): the
+/// caller then drains removals, so a handle that only reads still lets go of
+/// what it memoised of evicted entries.
 /// `touch` reports what was served after the previous lookup (see
 /// `convert::served`), applied first.
 #[napi(catch_unwind)]
@@ -156,17 +159,21 @@ pub fn memory_store_lookup(
             Ok(h.store.lookup(key, method, now, served(touch)))
         })
     })
-    .map(|lookup| match (lookup.found, lookup.reclaimed) {
+    .map(|lookup| {
+        let removed = lookup.reclaimed || lookup.removal_cursor != h.cursor.get();
+        (lookup.found, removed)
+    })
+    .map(|lookup| match lookup {
         (Found::Miss, false) => Either::A(-1.0),
         (Found::One(id), false) => Either::A(id as f64),
-        (found, reclaimed) => {
+        (found, removed) => {
             let ids = match found {
                 Found::Miss => Vec::new(),
                 Found::One(id) => vec![id],
                 Found::Many(ids) => ids,
             };
             let mut out = Vec::with_capacity(ids.len() + 1);
-            out.push(reclaimed as u8 as f64);
+            out.push(removed as u8 as f64);
             out.extend(ids.into_iter().map(|id| id as f64));
             Either::B(out)
         }
@@ -224,13 +231,14 @@ pub fn memory_store_body<'env>(
 
 /// Copies a chunk into writer `writer` (a negative id opens a new writer).
 /// Returns the writer id, or -1 when the body grew past `maxEntrySize` (the
-/// writer is then dropped).
+/// writer is then dropped). Throws when `writer` is not open (never starts a
+/// new body mid-stream).
 #[napi(catch_unwind)]
 pub fn memory_store_append(slot: u32, writer: i32, chunk: BufferSlice) -> Result<i32> {
     let h = get_handle(slot)?;
     let max = h.store.limits().max_entry_size;
     let id = h.writers.borrow_mut().append(writer, &chunk, max);
-    Ok(id)
+    id.map_err(|_| Error::new(Status::InvalidArg, "unknown writer".to_owned()))
 }
 
 /// Drops an unfinished body.
@@ -308,6 +316,16 @@ pub fn memory_store_delete(slot: u32, origin: JsString, path: JsString) -> Resul
     let mut out = Vec::new();
     h.drain_removed(&mut out);
     Ok(out)
+}
+
+/// Reports at once what the caller did with its last lookup's candidates
+/// when that changes the counters (a variant picked among several is a hit;
+/// a single candidate that failed the Vary check is not): a handle whose
+/// thread exits before its next call must not leave the counters wrong.
+#[napi(catch_unwind)]
+pub fn memory_store_served(slot: u32, touch: f64) -> Result<()> {
+    get_handle(slot)?.store.report(served(touch));
+    Ok(())
 }
 
 /// Ids removed since this handle last asked (`-1` first: the log overflowed).

@@ -113,12 +113,9 @@ pub fn page_cache_insert(
         since,
     );
     let mut out = Vec::with_capacity(1 + outcome.removed.len());
-    // Generations only grow: a refused page whose generation is now stale
-    // was refused for that reason.
-    let invalidated = since.is_some_and(|g| g != handle.cache.generation());
     out.push(match outcome.stored {
         Some(id) => id as f64,
-        None if invalidated => -2.0,
+        None if outcome.invalidated => -2.0,
         None => -1.0,
     });
     ids(&mut out, outcome.removed);

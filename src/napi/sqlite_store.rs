@@ -264,12 +264,13 @@ pub fn sqlite_store_read_async(slot: u32, packed: String, id: f64) -> Result<Asy
 
 /// Copies a chunk into writer `writer` (negative: open a new writer); returns
 /// the writer id, or -1 when the body grew past `maxEntrySize` (dropped).
+/// Throws when `writer` is not open (never starts a new body mid-stream).
 #[napi(catch_unwind)]
 pub fn sqlite_store_append(slot: u32, writer: i32, chunk: BufferSlice) -> Result<i32> {
     let h = get_handle(slot)?;
     let max = h.store.limits().max_entry_size;
     let id = h.writers.borrow_mut().append(writer, &chunk, max);
-    Ok(id)
+    id.map_err(|_| Error::new(Status::InvalidArg, "unknown writer".to_owned()))
 }
 
 /// Drops an unfinished body.

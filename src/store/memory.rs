@@ -120,12 +120,15 @@ pub enum Found {
     Many(Vec<EntryId>),
 }
 
-/// A lookup's result, and whether it reclaimed expired entries on the way
-/// (callers that memoise entries then ask for [`MemoryStore::removed_since`]).
+/// A lookup's result, whether it reclaimed expired entries on the way, and
+/// the position of the removal log after it: a caller that memoises entries
+/// compares that with its cursor and asks for [`MemoryStore::removed_since`]
+/// when entries were removed (by any handle) since it last asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookup {
     pub found: Found,
     pub reclaimed: bool,
+    pub removal_cursor: u64,
 }
 
 struct Inner {
@@ -364,6 +367,7 @@ impl MemoryStore {
             return Lookup {
                 found: Found::Miss,
                 reclaimed: false,
+                removal_cursor: inner.removed_seq,
             };
         };
         let mut found: SmallVec<[EntryId; 2]> = SmallVec::new();
@@ -387,7 +391,11 @@ impl MemoryStore {
             }
             _ => Found::Many(found.into_vec()),
         };
-        Lookup { found, reclaimed }
+        Lookup {
+            found,
+            reclaimed,
+            removal_cursor: inner.removed_seq,
+        }
     }
 
     /// Reports what the caller served after a lookup, without another lookup.
@@ -850,7 +858,8 @@ mod tests {
             lookup,
             Lookup {
                 found: Found::Miss,
-                reclaimed: true
+                reclaimed: true,
+                removal_cursor: 1,
             }
         );
         assert_eq!(store.count(), 0);

@@ -76,8 +76,12 @@ pub fn page_size<S: AsRef<str>>(key: &str, content: &[u8], tags: &[S]) -> u64 {
 /// What an insert did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InsertOutcome {
-    /// The new page's id, or `None` when it can never fit the limits.
+    /// The new page's id, or `None` when it was refused (see `invalidated`).
     pub stored: Option<PageId>,
+    /// Refused because the cache was invalidated since the caller's
+    /// generation (decided under the same lock as the insert); otherwise a
+    /// refused page can never fit the limits or was dead on arrival.
+    pub invalidated: bool,
     /// Pages removed to make room, by expiry, or replaced under the same key.
     pub removed: Vec<PageId>,
 }
@@ -258,8 +262,9 @@ impl PageCache {
         self.insert_since(page, now, None)
     }
 
-    /// Invalidations so far (tags or everything): a render that started at
-    /// one generation and ends at another may hold what was invalidated.
+    /// Invalidations so far (tags, a key, or everything): a render that
+    /// started at one generation and ends at another may hold what was
+    /// invalidated.
     pub fn generation(&self) -> u64 {
         self.inner.lock().generation
     }
@@ -279,6 +284,7 @@ impl PageCache {
         if generation.is_some_and(|g| g != inner.generation) {
             return InsertOutcome {
                 stored: None,
+                invalidated: true,
                 removed,
             };
         }
@@ -292,6 +298,7 @@ impl PageCache {
         if size > limits.max_size || limits.max_count == 0 || page.expires_at <= now {
             return InsertOutcome {
                 stored: None,
+                invalidated: false,
                 removed,
             };
         }
@@ -325,6 +332,7 @@ impl PageCache {
         inner.stats.inserts += 1;
         InsertOutcome {
             stored: Some(id),
+            invalidated: false,
             removed,
         }
     }
@@ -346,9 +354,12 @@ impl PageCache {
         removed
     }
 
-    /// Removes the page stored under `key`; returns its id.
+    /// Removes the page stored under `key`; returns its id. Counts as an
+    /// invalidation (even when no page is stored: a render of `key` may be
+    /// under way), so an overlapping `insert_since` stores nothing.
     pub fn delete(&self, key: &str) -> Option<PageId> {
         let mut inner = self.inner.lock();
+        inner.generation += 1;
         let id = *inner.keys.get(key)?;
         inner.remove(id, Removal::Invalidated).then_some(id)
     }
@@ -652,6 +663,51 @@ mod tests {
             .insert_since(page, 0.0, Some(cache.generation()))
             .stored
             .is_some());
+    }
+
+    // Defect 9 (issue 15): the binding decided "refused because invalidated"
+    // by reading the generation again after the insert had released the lock,
+    // so an invalidation landing in between turned a page refused for size
+    // into one refused for invalidation. The core now says why, under the
+    // insert's own lock.
+    #[test]
+    fn an_insert_says_whether_it_was_refused_for_an_invalidation() {
+        let cache = PageCache::new(PageLimits {
+            max_size: 100,
+            max_count: 10,
+        });
+        let page = |content: &'static [u8]| NewPage {
+            key: "page:/p/1",
+            content: Bytes::from_static(content),
+            tags: &["product:1"],
+            expires_at: f64::INFINITY,
+        };
+        let before = cache.generation();
+        let too_big = cache.insert_since(page(&[b'x'; 200]), 0.0, Some(before));
+        assert_eq!((too_big.stored, too_big.invalidated), (None, false));
+        cache.invalidate(&["product:1"]);
+        let stale = cache.insert_since(page(b"{}"), 0.0, Some(before));
+        assert_eq!((stale.stored, stale.invalidated), (None, true));
+        let fresh = cache.insert_since(page(b"{}"), 0.0, Some(cache.generation()));
+        assert!(fresh.stored.is_some() && !fresh.invalidated);
+    }
+
+    // Defect 6 (issue 15): delete(key) overlapping a render of that key must
+    // keep the render from storing what it rendered before the delete, even
+    // when no page was stored yet.
+    #[test]
+    fn a_render_overlapping_a_delete_is_not_stored() {
+        let cache = PageCache::new(PageLimits::default());
+        let before = cache.generation();
+        assert_eq!(cache.delete("page:/p/1"), None);
+        let page = NewPage {
+            key: "page:/p/1",
+            content: Bytes::from_static(b"{}"),
+            tags: &["product:1"],
+            expires_at: f64::INFINITY,
+        };
+        let out = cache.insert_since(page, 0.0, Some(before));
+        assert_eq!((out.stored, out.invalidated), (None, true));
     }
 
     #[test]

@@ -6,10 +6,11 @@
 //! 53-bit id (a JS number), so a caller may memoise a response by id and a
 //! lookup tells which ids are live: a stale memo would need a new response of
 //! the same resource to draw the id of a memoised one (odds ~2^-53 per pair).
-//! A write that replaces a response rewrites its row in place with the new id
-//! (SQLite then skips writing the body's pages that did not change) instead of
-//! deleting and inserting; with no counter to bump, such a rewrite touches the
-//! row's page and the `delete_at` index only.
+//! A write that replaces a response rewrites its row with the new id and a
+//! new, highest rowid (one statement instead of a delete and an insert): rows
+//! are evicted in rowid order, so the rowid must say when a row was last
+//! written, and a rewritten row goes last, as undici (which evicts by
+//! `cachedAt`) has it.
 //!
 //! Crash safety is SQLite's: each entry is committed in one transaction, so a
 //! process killed mid-write leaves the previous state (WAL recovery on the next
@@ -77,8 +78,11 @@ const FIND: &str = "SELECT id, length(body), delete_at, rowid,
   FROM ferrocache_entries_v1 WHERE key = ?1 AND method = ?2";
 const READ: &str =
     "SELECT meta, body FROM ferrocache_entries_v1 WHERE key = ?1 AND method = ?2 AND id = ?3";
+// The new rowid makes the row the most recently written: eviction goes by rowid.
 const REWRITE: &str = "UPDATE ferrocache_entries_v1
-  SET id = ?1, variant = ?2, delete_at = ?3, meta = ?4, body = ?5 WHERE rowid = ?6";
+  SET id = ?1, variant = ?2, delete_at = ?3, meta = ?4, body = ?5,
+    rowid = (SELECT max(rowid) FROM ferrocache_entries_v1) + 1
+  WHERE rowid = ?6";
 const SAME_RESOURCE: &str =
     "SELECT rowid, variant, length(body) FROM ferrocache_entries_v1 WHERE key = ?1 AND method = ?2";
 const INSERT: &str =
@@ -584,7 +588,8 @@ fn usage(conn: &Connection) -> Result<(u64, u64)> {
     Ok((count.max(0) as u64, size.max(0) as u64))
 }
 
-/// Deletes the oldest rows until `limits` hold; returns how many.
+/// Deletes the least recently written rows (lowest rowids) until `limits`
+/// hold; returns how many.
 fn evict_oldest(conn: &Connection, limits: Limits) -> Result<u64> {
     let (mut count, mut size) = usage(conn)?;
     if count <= limits.max_count && size <= limits.max_size {
@@ -758,8 +763,9 @@ mod tests {
             .iter()
             .map(|&id| s.read("k", "GET", id).unwrap().unwrap().body)
             .collect();
-        // The gzip row was rewritten in place: it keeps its position (first stored).
-        assert_eq!(bodies, vec![b"plain".to_vec(), b"br".to_vec()]);
+        // The gzip row was rewritten: it is now the most recently written, so
+        // the br request is still served its own variant before the plain one.
+        assert_eq!(bodies, vec![b"br".to_vec(), b"plain".to_vec()]);
     }
 
     #[test]
@@ -835,6 +841,24 @@ mod tests {
             assert_eq!(ids(&s, &format!("k{i}"), 0.0).len(), 1);
         }
         assert_eq!(s.counters().evictions, 7);
+    }
+
+    // Defect 2 (issue 15): a rewrite kept its rowid, so eviction (by rowid)
+    // dropped the rewritten row before older ones. undici evicts by cachedAt,
+    // which a rewrite updates: the least recently written row goes first.
+    #[test]
+    fn a_rewritten_row_is_evicted_after_older_rows() {
+        let s = store(Limits {
+            max_count: 2,
+            ..Limits::default()
+        });
+        put(&s, "a", b"a1", 0.0);
+        put(&s, "b", b"b", 0.0);
+        assert_eq!(put(&s, "a", b"a2", 0.0).replaced, 1);
+        assert_eq!(put(&s, "c", b"c", 0.0).evicted, 1);
+        assert!(ids(&s, "b", 0.0).is_empty(), "b was least recently written");
+        assert_eq!(ids(&s, "a", 0.0).len(), 1);
+        assert_eq!(ids(&s, "c", 0.0).len(), 1);
     }
 
     #[test]
