@@ -10,6 +10,7 @@
 //! - `Send + Sync`: one cache can serve every thread of the process.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -103,8 +104,38 @@ enum Removal {
     Replaced,
 }
 
+/// How many pages a cache has removed so far (evicted, expired, invalidated,
+/// replaced, deleted, cleared), as an `f64` a reader can load without the
+/// cache's lock: the JS shell maps it into a `Float64Array` and serves a
+/// memoised page with no call into Rust while the count is the one it saw when
+/// it last checked that page (see `lib/vsf.js`). Ids are never reused, so an
+/// unchanged count means no page this reader remembers has gone.
+#[derive(Debug, Default)]
+pub struct RemovalCount(AtomicU64);
+
+impl RemovalCount {
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Acquire))
+    }
+
+    fn set(&self, count: f64) {
+        self.0.store(count.to_bits(), Ordering::Release);
+    }
+
+    /// The counter's memory, for a typed array over it.
+    pub fn as_ptr(&self) -> *mut u64 {
+        self.0.as_ptr()
+    }
+}
+
 struct Inner {
-    pages: LruCache<PageId, Page>,
+    /// Ids are sequential numbers the cache hands out: foldhash rather than
+    /// `lru`'s default SipHash (each hit and each reported memo hit hashes one).
+    pages: LruCache<PageId, Page, RandomState>,
+    /// Pages removed so far, and the counters readers watch (one per reader:
+    /// V8 refuses two ArrayBuffers over the same memory).
+    removals: f64,
+    watchers: Vec<Arc<RemovalCount>>,
     /// Keys come from request routes: a randomly seeded hasher, as `lru` uses.
     keys: HashMap<Box<str>, PageId, RandomState>,
     tags: TagIndex,
@@ -118,10 +149,21 @@ struct Inner {
 }
 
 impl Inner {
+    fn count_removals(&mut self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.removals += n as f64;
+        for w in &self.watchers {
+            w.set(self.removals);
+        }
+    }
+
     fn remove(&mut self, id: PageId, why: Removal) -> bool {
         let Some(page) = self.pages.pop(&id) else {
             return false;
         };
+        self.count_removals(1);
         self.size -= page.size;
         if self.keys.get(&page.key) == Some(&id) {
             self.keys.remove(&page.key);
@@ -182,7 +224,9 @@ impl PageCache {
         PageCache {
             limits,
             inner: Mutex::new(Inner {
-                pages: LruCache::unbounded(),
+                pages: LruCache::unbounded_with_hasher(RandomState::default()),
+                removals: 0.0,
+                watchers: Vec::new(),
                 keys: HashMap::default(),
                 tags: TagIndex::new(),
                 expiry: ExpiryQueue::default(),
@@ -235,6 +279,38 @@ impl PageCache {
             }
             None => false,
         }
+    }
+
+    /// [`PageCache::touch`] of each of `ids`, for hits a reader served from
+    /// its memo without calling in (reported in batches).
+    pub fn touch_many(&self, ids: &[f64], now: f64) {
+        let mut inner = self.inner.lock();
+        for &id in ids {
+            let id = id as PageId;
+            match inner.pages.get(&id).map(|p| p.expires_at > now) {
+                Some(true) => inner.stats.hits += 1,
+                Some(false) => {
+                    inner.remove(id, Removal::Expired);
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// A counter of removals for one reader (see [`RemovalCount`]).
+    pub fn watch_removals(&self) -> Arc<RemovalCount> {
+        let mut inner = self.inner.lock();
+        // Counters whose reader has gone are held by the cache alone.
+        inner.watchers.retain(|w| Arc::strong_count(w) > 1);
+        let w = Arc::new(RemovalCount::default());
+        w.set(inner.removals);
+        inner.watchers.push(w.clone());
+        w
+    }
+
+    /// When page `id` expires (ms since the epoch; infinite: never), if stored.
+    pub fn expires_at(&self, id: PageId) -> Option<f64> {
+        self.inner.lock().pages.peek(&id).map(|p| p.expires_at)
     }
 
     /// The stored content of page `id` (does not touch LRU order), if stored.
@@ -370,6 +446,7 @@ impl PageCache {
         let n = inner.pages.len() as u64;
         inner.generation += 1;
         inner.pages.clear();
+        inner.count_removals(n);
         inner.keys.clear();
         inner.tags.clear();
         inner.expiry.clear();
@@ -443,6 +520,42 @@ mod tests {
     fn body(c: &PageCache, key: &str) -> Option<String> {
         let id = c.get(key, 0.0)?;
         Some(String::from_utf8(c.content(id)?.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn removal_counters_follow_every_removal() {
+        let c = cache(1000, 2);
+        let w = c.watch_removals();
+        put(&c, "/a", "1", &["t"]);
+        put(&c, "/b", "2", &["t"]);
+        assert_eq!(w.get(), 0.0);
+        put(&c, "/a", "3", &["t"]); // replaced
+        assert_eq!(w.get(), 1.0);
+        put(&c, "/c", "4", &["u"]); // evicts /b
+        assert_eq!(w.get(), 2.0);
+        c.invalidate(&["u"]);
+        assert_eq!(w.get(), 3.0);
+        let late = c.watch_removals();
+        assert_eq!(late.get(), 3.0, "a new reader starts at the current count");
+        c.clear();
+        assert_eq!((w.get(), late.get()), (4.0, 4.0));
+        drop(late);
+        c.watch_removals();
+        assert_eq!(
+            c.inner.lock().watchers.len(),
+            2,
+            "a gone reader's counter is dropped"
+        );
+    }
+
+    #[test]
+    fn touch_many_counts_hits_and_removes_expired_pages() {
+        let c = cache(1000, 10);
+        let a = put(&c, "/a", "1", &["t"]).stored.unwrap();
+        let b = put_at(&c, "/b", "2", &["t"], 50.0, 0.0).stored.unwrap();
+        c.touch_many(&[a as f64, b as f64, 999.0], 60.0);
+        assert_eq!(c.stats().hits, 1);
+        assert!(c.contains(a) && !c.contains(b));
     }
 
     #[test]
