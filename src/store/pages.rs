@@ -15,10 +15,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use foldhash::fast::RandomState;
-use lru::LruCache;
 use parking_lot::Mutex;
 
 use super::expiry::ExpiryQueue;
+use super::lru_slab::LruSlab;
 use super::named::Registry;
 use super::tags::{Tag, TagIndex};
 
@@ -129,9 +129,10 @@ impl RemovalCount {
 }
 
 struct Inner {
-    /// Ids are sequential numbers the cache hands out: foldhash rather than
-    /// `lru`'s default SipHash (each hit and each reported memo hit hashes one).
-    pages: LruCache<PageId, Page, RandomState>,
+    /// Pages in an `LruSlab`: an id names its slot, so marking a page used
+    /// (every hit, and every memo hit the JS shell reports) is a few stores,
+    /// where `lru::LruCache` hashed the id into its map first.
+    pages: LruSlab<Page>,
     /// Pages removed so far, and the counters readers watch (one per reader:
     /// V8 refuses two ArrayBuffers over the same memory).
     removals: f64,
@@ -142,7 +143,6 @@ struct Inner {
     /// Only pages with a finite expiry are pushed.
     expiry: ExpiryQueue,
     size: u64,
-    next_id: PageId,
     /// Bumped by every invalidation; see [`PageCache::generation`].
     generation: u64,
     stats: PageStats,
@@ -160,7 +160,7 @@ impl Inner {
     }
 
     fn remove(&mut self, id: PageId, why: Removal) -> bool {
-        let Some(page) = self.pages.pop(&id) else {
+        let Some(page) = self.pages.remove(id) else {
             return false;
         };
         self.count_removals(1);
@@ -189,7 +189,7 @@ impl Inner {
             pages
                 .iter()
                 .filter(|(_, p)| p.expires_at.is_finite())
-                .map(|(id, p)| (p.expires_at, *id))
+                .map(|(id, p)| (p.expires_at, id))
         });
     }
 }
@@ -224,14 +224,13 @@ impl PageCache {
         PageCache {
             limits,
             inner: Mutex::new(Inner {
-                pages: LruCache::unbounded_with_hasher(RandomState::default()),
+                pages: LruSlab::default(),
                 removals: 0.0,
                 watchers: Vec::new(),
                 keys: HashMap::default(),
                 tags: TagIndex::new(),
                 expiry: ExpiryQueue::default(),
                 size: 0,
-                next_id: 1,
                 generation: 0,
                 stats: PageStats::default(),
             }),
@@ -250,8 +249,9 @@ impl PageCache {
             inner.stats.misses += 1;
             return None;
         };
-        let live = inner.pages.get(&id).is_some_and(|p| p.expires_at > now);
+        let live = inner.pages.get(id).is_some_and(|p| p.expires_at > now);
         if live {
+            inner.pages.promote(id);
             inner.stats.hits += 1;
             Some(id)
         } else {
@@ -268,8 +268,9 @@ impl PageCache {
     /// which counts the miss.
     pub fn touch(&self, id: PageId, now: f64) -> bool {
         let mut inner = self.inner.lock();
-        match inner.pages.get(&id).map(|p| p.expires_at > now) {
+        match inner.pages.get(id).map(|p| p.expires_at > now) {
             Some(true) => {
+                inner.pages.promote(id);
                 inner.stats.hits += 1;
                 true
             }
@@ -287,8 +288,11 @@ impl PageCache {
         let mut inner = self.inner.lock();
         for &id in ids {
             let id = id as PageId;
-            match inner.pages.get(&id).map(|p| p.expires_at > now) {
-                Some(true) => inner.stats.hits += 1,
+            match inner.pages.get(id).map(|p| p.expires_at > now) {
+                Some(true) => {
+                    inner.pages.promote(id);
+                    inner.stats.hits += 1;
+                }
                 Some(false) => {
                     inner.remove(id, Removal::Expired);
                 }
@@ -310,23 +314,23 @@ impl PageCache {
 
     /// When page `id` expires (ms since the epoch; infinite: never), if stored.
     pub fn expires_at(&self, id: PageId) -> Option<f64> {
-        self.inner.lock().pages.peek(&id).map(|p| p.expires_at)
+        self.inner.lock().pages.get(id).map(|p| p.expires_at)
     }
 
     /// The stored content of page `id` (does not touch LRU order), if stored.
     pub fn content(&self, id: PageId) -> Option<Bytes> {
-        self.inner.lock().pages.peek(&id).map(|p| p.content.clone())
+        self.inner.lock().pages.get(id).map(|p| p.content.clone())
     }
 
     /// The tags of page `id`, if stored.
     pub fn tags(&self, id: PageId) -> Option<Vec<String>> {
         let inner = self.inner.lock();
-        let page = inner.pages.peek(&id)?;
+        let page = inner.pages.get(id)?;
         Some(page.tags.iter().map(|t| t.to_string()).collect())
     }
 
     pub fn contains(&self, id: PageId) -> bool {
-        self.inner.lock().pages.contains(&id)
+        self.inner.lock().pages.contains(id)
     }
 
     /// Stores a page under its key, replacing the page stored there, then
@@ -379,31 +383,36 @@ impl PageCache {
             };
         }
         while inner.size + size > limits.max_size || inner.pages.len() as u64 >= limits.max_count {
-            let Some((&oldest, _)) = inner.pages.peek_lru() else {
+            let Some(oldest) = inner.pages.peek_lru() else {
                 break;
             };
             inner.remove(oldest, Removal::Evicted);
             removed.push(oldest);
         }
 
-        let id = inner.next_id;
-        inner.next_id += 1;
-        let tags = inner.tags.add(id, page.tags);
         let key: Box<str> = page.key.into();
-        inner.keys.insert(key.clone(), id);
+        let Some(id) = inner.pages.push(Page {
+            key: key.clone(),
+            content: page.content,
+            tags: Box::default(),
+            expires_at: page.expires_at,
+            size,
+        }) else {
+            // The slab is full (2^28 pages): refused, as a page that cannot fit.
+            return InsertOutcome {
+                stored: None,
+                invalidated: false,
+                removed,
+            };
+        };
+        let tags = inner.tags.add(id, page.tags);
+        if let Some(stored) = inner.pages.get_mut(id) {
+            stored.tags = tags;
+        }
+        inner.keys.insert(key, id);
         if page.expires_at.is_finite() {
             inner.expiry.push(page.expires_at, id);
         }
-        inner.pages.put(
-            id,
-            Page {
-                key,
-                content: page.content,
-                tags,
-                expires_at: page.expires_at,
-                size,
-            },
-        );
         inner.size += size;
         inner.stats.inserts += 1;
         InsertOutcome {
@@ -445,7 +454,7 @@ impl PageCache {
         let mut inner = self.inner.lock();
         let n = inner.pages.len() as u64;
         inner.generation += 1;
-        inner.pages.clear();
+        inner.pages = LruSlab::default();
         inner.count_removals(n);
         inner.keys.clear();
         inner.tags.clear();
