@@ -9,7 +9,10 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString};
 use napi_derive::napi;
 
-use super::convert::{external_buffer, read_string, served, with_key, with_str, JsHeaders};
+use super::convert::{external_buffer, served, with_key, with_str, with_str_in, JsHeaders};
+
+/// Stack room for a response's metadata on commit (longer ones go to the heap).
+const META_ON_STACK: usize = 4096;
 use super::panic_hooks::panic_point;
 use super::writers::BodyWriters;
 use crate::store::entry::{Method, NewEntry};
@@ -259,11 +262,11 @@ pub fn memory_store_abort(slot: u32, writer: i32) -> Result<()> {
 pub fn memory_store_commit(
     slot: u32,
     writer: i32,
-    method: String,
+    method: JsString,
     origin: JsString,
     path: JsString,
     headers: Option<Object>,
-    variant: String,
+    variant: JsString,
     meta: JsString,
     cached_at: f64,
     stale_at: f64,
@@ -275,19 +278,27 @@ pub fn memory_store_commit(
     let h = get_handle(slot)?;
     let body = h.writers.borrow_mut().take(writer);
     let body = body.ok_or_else(|| Error::new(Status::InvalidArg, "unknown writer".to_owned()))?;
-    let entry = NewEntry {
-        method: Method::new(&method),
-        variant: variant.into_boxed_str(),
-        meta: read_string(&meta)?.into_bytes(),
-        body: Bytes::from(body),
-        delete_at,
-        cached_at,
-        stale_at,
-    };
     let mut request = JsHeaders(headers.as_ref());
-    let outcome = with_key(&origin, &path, |key| {
-        panic_point("memoryStoreCommit");
-        Ok(h.store.insert(key, entry, &mut request, now, served(touch)))
+    // Method, variant and metadata are read into stack buffers and copied
+    // once, into the entry's head block.
+    let outcome = with_str(&method, |method| {
+        with_str(&variant, |variant| {
+            with_str_in::<META_ON_STACK, _>(&meta, |meta| {
+                let entry = NewEntry {
+                    method: Method::new(method),
+                    variant,
+                    meta: meta.as_bytes(),
+                    body: Bytes::from(body),
+                    delete_at,
+                    cached_at,
+                    stale_at,
+                };
+                with_key(&origin, &path, |key| {
+                    panic_point("memoryStoreCommit");
+                    Ok(h.store.insert(key, entry, &mut request, now, served(touch)))
+                })
+            })
+        })
     })?;
     let stored = outcome.stored.map_or(-1.0, |id| id as f64);
     let mut out = vec![stored];

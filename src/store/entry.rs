@@ -78,16 +78,18 @@ impl Method {
 }
 
 /// What a writer hands the store when a response body is complete.
+/// The variant and metadata are borrowed: the entry copies them into its head
+/// block.
 #[derive(Debug, Clone)]
-pub struct NewEntry {
+pub struct NewEntry<'a> {
     pub method: Method,
     /// The secondary key (RFC 9111 §4.1) in canonical form (names sorted):
     /// the request header values the response varies on, encoded as
     /// [`VaryKey::decode`] reads it.
-    pub variant: Box<str>,
+    pub variant: &'a str,
     /// Opaque metadata owned by the caller (the JS shell keeps the response's
     /// status, headers, directives and ETag here, serialised once).
-    pub meta: Vec<u8>,
+    pub meta: &'a [u8],
     pub body: Bytes,
     /// Milliseconds since the epoch after which the entry must not be served.
     pub delete_at: f64,
@@ -129,7 +131,7 @@ pub struct Entry {
 const TIMES: usize = 16;
 
 impl Entry {
-    pub fn new(key: &[u8], hash: u64, entry: NewEntry) -> Self {
+    pub fn new(key: &[u8], hash: u64, entry: NewEntry<'_>) -> Self {
         let (method, name): (MethodCode, &str) = match &entry.method {
             Method::Get => (MethodCode::Get, ""),
             Method::Head => (MethodCode::Head, ""),
@@ -143,7 +145,7 @@ impl Entry {
         head.extend_from_slice(key);
         head.extend_from_slice(entry.variant.as_bytes());
         head.extend_from_slice(name.as_bytes());
-        head.extend_from_slice(&entry.meta);
+        head.extend_from_slice(entry.meta);
         Entry {
             head: head.into_boxed_slice(),
             body: entry.body,
@@ -242,8 +244,8 @@ mod tests {
             7,
             NewEntry {
                 method: Method::Other("PURGE".into()),
-                variant: "v".into(),
-                meta: b"[1]".to_vec(),
+                variant: "v",
+                meta: b"[1]",
                 body: Bytes::from_static(b"body"),
                 delete_at: 3.0,
                 cached_at: 1.0,
