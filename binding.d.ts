@@ -209,6 +209,12 @@ export declare function pageCacheContent(handle: ExternalObject<PageHandle>, id:
 /** Removes the page under `key`; returns its id or -1. */
 export declare function pageCacheDelete(handle: ExternalObject<PageHandle>, key: string): number
 
+/**
+ * When page `id` expires (ms since the epoch, Infinity: never), or NaN when
+ * it is gone.
+ */
+export declare function pageCacheExpiresAt(handle: ExternalObject<PageHandle>, id: number): number
+
 /** Invalidations so far, store-wide (see `PageCache::generation`). */
 export declare function pageCacheGeneration(handle: ExternalObject<PageHandle>): number
 
@@ -240,6 +246,18 @@ export declare function pageCacheStats(handle: ExternalObject<PageHandle>): Arra
 
 /** Whether page `id` is still live (marks it most recently used). */
 export declare function pageCacheTouch(handle: ExternalObject<PageHandle>, id: number, now: number): boolean
+
+/**
+ * Reports hits served from the JS memo without a call: `ids[..count]` (see
+ * `PageCache::touch_many`).
+ */
+export declare function pageCacheTouchMany(handle: ExternalObject<PageHandle>, ids: Float64Array, count: number, now: number): void
+
+/**
+ * A one-element `Float64Array` over a removal counter of the cache (see
+ * `store::pages::RemovalCount`), for this driver alone.
+ */
+export declare function pageCacheWatch(handle: ExternalObject<PageHandle>): Float64Array
 
 export interface PageStats {
   hits: number

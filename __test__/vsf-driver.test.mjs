@@ -438,3 +438,39 @@ test('tags with lone surrogates stay distinct', async () => {
     }
   }
 })
+
+test('a memoised page removed through another driver of the same named cache is not served again', async () => {
+  // Memo hits make no call into Rust while the cache has removed nothing; any
+  // removal (delete, eviction, invalidation) by any driver sends the next hit
+  // back to Rust. Two drivers on one named cache, one thread.
+  const a = vsf.default({ name: 'vsf-memo-watch', maxCount: 1 })
+  const b = vsf.default({ name: 'vsf-memo-watch', maxCount: 1 })
+  const first = call('/x')
+  await a.invoke(first)
+  await a.invoke(first) // memoised
+  await a.invoke(first) // served from the memo
+  assert.equal(first.renders, 1)
+  assert.equal(b.delete('/x'), true)
+  await a.invoke(first)
+  assert.equal(first.renders, 2, 'deleted through b: a renders anew')
+  await a.invoke(first) // memoised again
+  await b.invoke(call('/y')) // evicts /x (maxCount 1)
+  await a.invoke(first)
+  assert.equal(first.renders, 3, 'evicted by b: a renders anew')
+  await a.invoke(first)
+  await b.invalidate({ tags: ['P1'] })
+  await a.invoke(first)
+  assert.equal(first.renders, 4, 'invalidated through b: a renders anew')
+})
+
+test('memo hits are counted in stats() and expire with the page', async () => {
+  const { d } = driver({ ttl: 0.05 })
+  const args = call('/t')
+  await d.invoke(args)
+  for (let i = 0; i < 40; i++) await d.invoke(args) // more than one batch of memo hits
+  assert.equal(args.renders, 1)
+  assert.equal(d.stats().hits, 40)
+  await new Promise((resolve) => setTimeout(resolve, 80))
+  await d.invoke(args)
+  assert.equal(args.renders, 2, 'the page expired: not served from the memo')
+})

@@ -122,6 +122,10 @@ if (notes.length > 0) {
   lines.push('', '## Notes', '')
   for (const r of notes) lines.push(`- **${r.suite} / ${r.row}**: ${r.note}`)
 }
+// Where the time or bytes of the rows still missed go: profiles and
+// breakdowns written by hand (bench/breakdown.md), kept with the report.
+const breakdown = join(here, 'breakdown.md')
+if (existsSync(breakdown)) lines.push('', readFileSync(breakdown, 'utf8').trimEnd())
 writeFileSync(join(here, 'REPORT.md'), lines.join('\n') + '\n')
 
 await writeVegaLiteSvg(ratioChartSpec(results, meta), join(here, 'report.svg'))

@@ -11,10 +11,15 @@
 // Pages live in Rust (`store::pages`): key -> (JSON bytes, tags, expiry) with
 // exact LRU limits and a tag index. The parsed content of pages that were hit
 // is memoised here per key together with the page id it came from, under a
-// byte budget (`memoSize`); a memoised hit is one call into Rust with that id
-// (a number, cheaper to pass than the key) that checks the page is still live
-// and marks it used. Ids are never reused, so a memo entry can never serve a
-// replaced or removed page. Each hit gets a shallow copy of the content.
+// byte budget (`memoSize`). A memoised hit makes no call into Rust when the
+// cache has removed no page since this driver last checked that one: Rust
+// counts removals into a Float64Array this driver reads (`pageCacheWatch`),
+// and the page's expiry is remembered with it. The hit is then reported with
+// the next call, or in a batch of 8 (`pageCacheTouchMany`), which marks the
+// page used and counts the hit. Otherwise the hit is one call with the page id
+// (a number, cheaper to pass than the key) that checks the page is still live.
+// Ids are never reused, so a memo entry can never serve a replaced or removed
+// page. Each hit gets a shallow copy of the content.
 
 const binding = require('../binding.js')
 const { pageStats: STATS } = require('./wire.js')
@@ -169,6 +174,11 @@ class VsfPageCache {
   #memoKeys = new Map()
   /** key -> Promise<{ content, json, parsed }> of the render under way */
   #inflight = new Map()
+  /** [pages the cache has removed so far], kept current by Rust */
+  #removals
+  /** ids of memo hits not yet reported to Rust */
+  #touched = new Float64Array(8)
+  #touchedCount = 0
 
   constructor (options) {
     const o = readOptions(options)
@@ -190,6 +200,7 @@ class VsfPageCache {
       // A named page cache exists with other limits.
       throw new RangeError(`${WHERE}: ${err.message}`)
     }
+    this.#removals = binding.pageCacheWatch(this.#handle)
     this.invoke = this.invoke.bind(this)
     this.invalidate = this.invalidate.bind(this)
     this.invalidateAll = this.invalidateAll.bind(this)
@@ -215,30 +226,45 @@ class VsfPageCache {
       return Promise.reject(new TypeError(`${WHERE}: invoke() expects an object, got ${typeName(args)}`))
     }
     const { key, route, render, getTags } = args
-    let k
+    // `mk`: the key within this driver (the memo's key: a JS Map takes any
+    // string); `k`: the cache-wide key Rust holds, built only when needed.
+    let mk
     if (key !== undefined && key !== null) {
       if (typeof key !== 'string') {
         return Promise.reject(new TypeError(`${WHERE}: invoke() key must be a string, got ${typeName(key)}`))
       }
-      k = cacheKey(this.#keyPrefix, key)
+      mk = key
     } else {
       if (typeof route !== 'string') {
         return Promise.reject(new TypeError(`${WHERE}: invoke() needs a string key or route, got route ${typeName(route)}`))
       }
-      k = cacheKey(this.#keyPrefix, 'page:' + route)
+      mk = 'page:' + route
     }
-    // Read even without a ttl of our own: on a named cache another driver
-    // may have stored this page with one. Expiry belongs to the page.
-    const now = Date.now()
-    const m = this.#memo.get(k)
+    const m = this.#memo.get(mk)
     if (m !== undefined) {
-      if (binding.pageCacheTouch(this.#handle, m.id, now)) return Promise.resolve(copyOf(m.value))
-      this.#drop(k, m)
+      const seen = this.#removals[0]
+      // Expiry belongs to the page (on a named cache another driver may have
+      // stored it with its own ttl): the clock is read for pages that expire.
+      if (m.seen === seen && (m.expiresAt === Infinity || m.expiresAt > Date.now())) {
+        this.#touch(m.id)
+        return Promise.resolve(copyOf(m.value))
+      }
+      const now = Date.now()
+      this.#flush(now)
+      if (binding.pageCacheTouch(this.#handle, m.id, now)) {
+        m.seen = seen
+        return Promise.resolve(copyOf(m.value))
+      }
+      this.#drop(mk, m)
     }
+    const k = cacheKey(this.#keyPrefix, mk)
+    const now = Date.now()
+    this.#flush(now)
+    const seen = this.#removals[0]
     const id = binding.pageCacheGet(this.#handle, k, now)
     if (id >= 0) {
       const json = binding.pageCacheContent(this.#handle, id)
-      if (json !== null) return Promise.resolve(copyOf(this.#remember(k, id, json)))
+      if (json !== null) return Promise.resolve(copyOf(this.#remember(mk, id, json, seen)))
     }
     if (typeof render !== 'function') {
       return Promise.reject(new TypeError(`${WHERE}: invoke() render must be a function, got ${typeName(render)}`))
@@ -251,14 +277,29 @@ class VsfPageCache {
     return this.#lead(k, render, getTags, key ?? 'page:' + route)
   }
 
-  #remember (k, id, json) {
+  /** Reports memo hits to Rust in batches (marks the pages used, counts the hits). */
+  #touch (id) {
+    this.#touched[this.#touchedCount++] = id
+    if (this.#touchedCount === this.#touched.length) this.#flush(Date.now())
+  }
+
+  #flush (now) {
+    if (this.#touchedCount === 0) return
+    const n = this.#touchedCount
+    this.#touchedCount = 0
+    binding.pageCacheTouchMany(this.#handle, this.#touched, n, now)
+  }
+
+  #remember (k, id, json, seen) {
     const value = JSON.parse(json)
     const bytes = json.length
     if (bytes > this.#memoSize) return value
     const old = this.#memo.get(k)
     if (old !== undefined) this.#drop(k, old)
     this.#memoBytes += bytes
-    this.#memo.set(k, { id, value, bytes })
+    // `seen`: the removal count read before the page was looked up.
+    const expiresAt = binding.pageCacheExpiresAt(this.#handle, id)
+    this.#memo.set(k, { id, value, bytes, seen, expiresAt })
     this.#memoKeys.set(id, k)
     // Oldest first (Map keeps insertion order).
     for (const [key, m] of this.#memo) {
@@ -351,6 +392,7 @@ class VsfPageCache {
       return undefined
     }
     const now = Date.now()
+    this.#flush(now)
     const out = binding.pageCacheInsert(this.#handle, k, json, tagNames(tags), now + this.#ttlMs, now, generation)
     if (out.length > 1) this.#forget(out, 1)
     if (out[0] === -2) return undefined // invalidated while rendering
@@ -380,6 +422,7 @@ class VsfPageCache {
     const { response, tags } = assertArgs(args, 'invalidate()')
     const bad = assertTags(tags, 'invalidate() tags')
     if (bad !== null) throw bad
+    this.#flush(Date.now())
     let count
     if (tags.includes('*')) {
       count = this.#clear()
@@ -404,6 +447,7 @@ class VsfPageCache {
   }
 
   #clear () {
+    this.#flush(Date.now())
     this.#memo.clear()
     this.#memoKeys.clear()
     this.#memoBytes = 0
@@ -418,6 +462,7 @@ class VsfPageCache {
     if (typeof route !== 'string') {
       throw new TypeError(`${WHERE}: delete() route must be a string, got ${typeName(route)}`)
     }
+    this.#flush(Date.now())
     const id = binding.pageCacheDelete(this.#handle, cacheKey(this.#keyPrefix, 'page:' + route))
     if (id >= 0) this.#forget([id], 0)
     return id >= 0
@@ -425,13 +470,16 @@ class VsfPageCache {
 
   /** Drops pages past their ttl now (inserts and lookups also do it); returns how many. */
   purgeExpired () {
-    const ids = binding.pageCachePurge(this.#handle, Date.now())
+    const now = Date.now()
+    this.#flush(now)
+    const ids = binding.pageCachePurge(this.#handle, now)
     this.#forget(ids, 0)
     return ids.length
   }
 
   /** Cache-wide counters. */
   stats () {
+    this.#flush(Date.now())
     const s = binding.pageCacheStats(this.#handle)
     const lookups = s[STATS.hits] + s[STATS.misses]
     return {

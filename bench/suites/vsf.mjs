@@ -100,8 +100,8 @@ export default async function run () {
       ? { row: 'invoke-hit p99', unit: 'ns', ours: m(p99.ours), peer: m(p99.redis), peerName: '@vue-storefront/redis-cache 2.0 (local redis-server)', target: 0.1, better: 'lower', note: hitNote }
       : { row: 'invoke-hit p99', unit: 'ns', ours: m(p99.ours), peer: null, skipped: whyNot })
     rows.push({
-      row: 'invoke-hit p50 vs Map', unit: 'ns', ours: m(p50.ours), peer: m(p50.map), peerName: 'plain JS Map driver', target: null, better: 'lower',
-      note: 'the Map driver hands back the same object with no crossing, copy, limits or tag index; ours pays one N-API call (key string in) + a shallow copy'
+      row: 'invoke-hit p50 vs Map', unit: 'ns', ours: m(p50.ours), peer: m(p50.map), peerName: 'plain JS Map driver', target: 1.2, better: 'lower',
+      note: 'the Map driver hands back the same object with no crossing, copy, limits or tag index; ours: no N-API call on a memoised hit while nothing was removed, a shallow copy, and one call per 8 hits to report them (LRU, stats)'
     })
     rows.push({ row: 'invoke-hit p99 vs Map', unit: 'ns', ours: m(p99.ours), peer: m(p99.map), peerName: 'plain JS Map driver', target: null, better: 'lower' })
     await ours.renderer // keep references alive until here

@@ -5,7 +5,9 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString, JsValue, ValueType};
 
 use crate::http::vary::{HeaderValue, RequestHeaders};
-use crate::store::entry::resource_key_utf16;
+use smallvec::SmallVec;
+
+use crate::store::entry::{resource_key_into, resource_key_utf16};
 use crate::store::memory::Served;
 
 /// Splits `method + '\n' + resourceKey`, the packed key the SqliteCacheStore
@@ -50,24 +52,28 @@ const INLINE_KEY: usize = 512;
 /// Reads a JS string as UTF-8 into a stack buffer and calls `f` with it; one
 /// allocation fewer than a `String` argument on every hot-path call.
 pub fn with_str<R>(s: &JsString, f: impl FnOnce(&str) -> Result<R>) -> Result<R> {
+    with_str_in::<INLINE_KEY, R>(s, f)
+}
+
+/// [`with_str`] with room for `N` bytes on the stack (the metadata a commit
+/// stores: a few hundred bytes to a few KB, read once and copied into the
+/// entry).
+pub fn with_str_in<const N: usize, R>(
+    s: &JsString,
+    f: impl FnOnce(&str) -> Result<R>,
+) -> Result<R> {
     let raw = s.value();
     let (env, value) = (raw.env, raw.value);
-    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); INLINE_KEY];
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); N];
     let mut len = 0usize;
-    // SAFETY: `buf` is valid for INLINE_KEY bytes; napi writes at most
-    // INLINE_KEY - 1 bytes plus a NUL and reports the count in `len`.
+    // SAFETY: `buf` is valid for N bytes; napi writes at most N - 1 bytes
+    // plus a NUL and reports the count in `len`.
     check_status!(unsafe {
-        napi::sys::napi_get_value_string_utf8(
-            env,
-            value,
-            buf.as_mut_ptr().cast(),
-            INLINE_KEY,
-            &mut len,
-        )
+        napi::sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast(), N, &mut len)
     })?;
     // V8 copies whole characters only, so a result this far from the end was
     // not truncated.
-    if len + 4 < INLINE_KEY {
+    if len + 4 < N {
         // SAFETY: napi initialised the first `len` bytes.
         let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len) };
         let text = std::str::from_utf8(bytes)
@@ -176,10 +182,10 @@ fn utf16_of(env: napi::sys::napi_env, value: napi::sys::napi_value) -> Result<Ve
     Ok(units)
 }
 
-/// Builds the resource key of `origin` + `path` (`store::entry::resource_key_utf16`
-/// layout, native endianness) straight from the JS strings, on the stack for
-/// usual lengths, and calls `f` with it. UTF-16 copies are lossless and need no
-/// encoding work (the hot path of every lookup).
+/// Builds the resource key of `origin` + `path` (`store::entry::resource_key_into`
+/// layout) straight from the JS strings, on the stack for usual lengths, and
+/// calls `f` with it. UTF-16 copies are lossless and need no encoding work
+/// (the hot path of every lookup).
 pub fn with_key<R>(
     origin: &JsString,
     path: &JsString,
@@ -188,57 +194,17 @@ pub fn with_key<R>(
     let (o, p) = (origin.value(), path.value());
     let env = o.env;
     let mut buf = [std::mem::MaybeUninit::<u16>::uninit(); INLINE_UNITS];
-    if let Some(olen) = read_utf16(env, o.value, &mut buf[2..])? {
-        if let Some(plen) = read_utf16(env, p.value, &mut buf[2 + olen..])? {
-            let prefix = (olen as u32).to_ne_bytes();
-            buf[0].write(u16::from_ne_bytes([prefix[0], prefix[1]]));
-            buf[1].write(u16::from_ne_bytes([prefix[2], prefix[3]]));
-            let units = 2 + olen + plen;
-            // SAFETY: the first `units` units were initialised just above and
-            // by napi; any u16 memory may be viewed as twice as many bytes.
-            let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), 2 * units) };
-            return f(bytes);
+    if let Some(olen) = read_utf16(env, o.value, &mut buf)? {
+        if let Some(plen) = read_utf16(env, p.value, &mut buf[olen..])? {
+            // SAFETY: the first `olen + plen` units were initialised by napi.
+            let units =
+                unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u16>(), olen + plen) };
+            let mut key: SmallVec<[u8; 2048]> = SmallVec::new();
+            resource_key_into(&units[..olen], &units[olen..], &mut key);
+            return f(&key[..]);
         }
     }
     let origin = utf16_of(env, o.value)?;
     let path = utf16_of(env, p.value)?;
     f(&resource_key_utf16(&origin, &path))
-}
-
-/// A JS string as a Rust `String` in one UTF-8 pass for ASCII text (napi-rs's
-/// `String` argument measures the UTF-8 length first, a second pass): the
-/// buffer is sized from the O(1) UTF-16 length. ASCII text of exactly that
-/// many bytes is complete (every non-ASCII character takes more UTF-8 bytes
-/// than UTF-16 units); anything else is read again the usual way.
-pub fn read_string(s: &JsString) -> Result<String> {
-    let raw = s.value();
-    let (env, value) = (raw.env, raw.value);
-    let mut units = 0usize;
-    // SAFETY: a null buffer asks napi for the UTF-16 length only (O(1)).
-    check_status!(unsafe {
-        napi::sys::napi_get_value_string_utf16(env, value, std::ptr::null_mut(), 0, &mut units)
-    })?;
-    let mut buf: Vec<u8> = Vec::with_capacity(units + 2);
-    let mut written = 0usize;
-    // SAFETY: `buf` has capacity for units + 2 bytes; napi writes at most
-    // capacity - 1 bytes plus a NUL and reports the count in `written`.
-    check_status!(unsafe {
-        napi::sys::napi_get_value_string_utf8(
-            env,
-            value,
-            buf.as_mut_ptr().cast(),
-            units + 2,
-            &mut written,
-        )
-    })?;
-    if written == units {
-        // SAFETY: napi initialised `written` bytes.
-        unsafe { buf.set_len(written) };
-        if buf.is_ascii() {
-            // ASCII is UTF-8.
-            return String::from_utf8(buf)
-                .map_err(|e| Error::new(Status::InvalidArg, e.to_string()));
-        }
-    }
-    s.into_utf8()?.into_owned()
 }

@@ -9,8 +9,11 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString};
 use napi_derive::napi;
 
-use super::convert::{external_buffer, read_string, served, with_key, with_str, JsHeaders};
+use super::convert::{external_buffer, served, with_key, with_str, with_str_in, JsHeaders};
 use super::handles::{self, HandleTable, Slot};
+
+/// Stack room for a response's metadata on commit (longer ones go to the heap).
+const META_ON_STACK: usize = 4096;
 use super::panic_hooks::panic_point;
 use super::wire::{memory_commit, memory_stats};
 use super::writers::BodyWriters;
@@ -167,23 +170,19 @@ fn json_number(out: &mut String, x: f64) {
 #[napi(catch_unwind)]
 pub fn memory_store_meta(slot: u32, id: f64) -> Result<Option<String>> {
     let h = get_handle(slot)?;
-    let Some((meta, _, times)) = h.store.entry(id as u64) else {
-        return Ok(None);
-    };
-    let Some(rest) = std::str::from_utf8(&meta)
-        .ok()
-        .and_then(|m| m.strip_prefix('['))
-    else {
-        return Ok(None);
-    };
-    let mut out = String::with_capacity(meta.len() + 48);
-    out.push('[');
-    for t in times {
-        json_number(&mut out, t);
-        out.push(',');
-    }
-    out.push_str(rest);
-    Ok(Some(out))
+    Ok(h.store
+        .with_meta(id as u64, |meta, times| {
+            let rest = std::str::from_utf8(meta).ok()?.strip_prefix('[')?;
+            let mut out = String::with_capacity(meta.len() + 48);
+            out.push('[');
+            for t in times {
+                json_number(&mut out, t);
+                out.push(',');
+            }
+            out.push_str(rest);
+            Some(out)
+        })
+        .flatten())
 }
 
 /// The body of a live entry as a Buffer over the stored bytes (no copy), or null.
@@ -194,9 +193,9 @@ pub fn memory_store_body<'env>(
     id: f64,
 ) -> Result<Option<BufferSlice<'env>>> {
     let h = get_handle(slot)?;
-    match h.store.entry(id as u64) {
+    match h.store.body(id as u64) {
         None => Ok(None),
-        Some((_, body, _)) => external_buffer(env, body).map(Some),
+        Some(body) => external_buffer(env, body).map(Some),
     }
 }
 
@@ -230,11 +229,11 @@ pub fn memory_store_abort(slot: u32, writer: i32) -> Result<()> {
 pub fn memory_store_commit(
     slot: u32,
     writer: i32,
-    method: String,
+    method: JsString,
     origin: JsString,
     path: JsString,
     headers: Option<Object>,
-    variant: String,
+    variant: JsString,
     meta: JsString,
     cached_at: f64,
     stale_at: f64,
@@ -246,19 +245,27 @@ pub fn memory_store_commit(
     let h = get_handle(slot)?;
     let body = h.writers.borrow_mut().take(writer);
     let body = body.ok_or_else(|| Error::new(Status::InvalidArg, "unknown writer".to_owned()))?;
-    let entry = NewEntry {
-        method: Method::new(&method),
-        variant: variant.into_boxed_str(),
-        meta: Bytes::from(read_string(&meta)?.into_bytes()),
-        body: Bytes::from(body),
-        delete_at,
-        cached_at,
-        stale_at,
-    };
     let mut request = JsHeaders(headers.as_ref());
-    let outcome = with_key(&origin, &path, |key| {
-        panic_point("memoryStoreCommit");
-        Ok(h.store.insert(key, entry, &mut request, now, served(touch)))
+    // Method, variant and metadata are read into stack buffers and copied
+    // once, into the entry's head block.
+    let outcome = with_str(&method, |method| {
+        with_str(&variant, |variant| {
+            with_str_in::<META_ON_STACK, _>(&meta, |meta| {
+                let entry = NewEntry {
+                    method: Method::new(method),
+                    variant,
+                    meta: meta.as_bytes(),
+                    body: Bytes::from(body),
+                    delete_at,
+                    cached_at,
+                    stale_at,
+                };
+                with_key(&origin, &path, |key| {
+                    panic_point("memoryStoreCommit");
+                    Ok(h.store.insert(key, entry, &mut request, now, served(touch)))
+                })
+            })
+        })
     })?;
     let stored = outcome.stored.map_or(-1.0, |id| id as f64);
     let mut out = vec![0.0; memory_commit::REMOVED as usize];

@@ -75,6 +75,46 @@ pub fn page_cache_touch(handle: &External<PageHandle>, id: f64, now: f64) -> boo
     handle.cache.touch(id as PageId, now)
 }
 
+/// Reports hits served from the JS memo without a call: `ids[..count]` (see
+/// `PageCache::touch_many`).
+#[napi(catch_unwind)]
+pub fn page_cache_touch_many(
+    handle: &External<PageHandle>,
+    ids: Float64ArraySlice,
+    count: u32,
+    now: f64,
+) {
+    let ids: &[f64] = &ids;
+    handle
+        .cache
+        .touch_many(&ids[..(count as usize).min(ids.len())], now);
+}
+
+/// A one-element `Float64Array` over a removal counter of the cache (see
+/// `store::pages::RemovalCount`), for this driver alone.
+#[napi(catch_unwind)]
+pub fn page_cache_watch<'env>(
+    env: &'env Env,
+    handle: &External<PageHandle>,
+) -> Result<Float64ArraySlice<'env>> {
+    let count = handle.cache.watch_removals();
+    let ptr = count.as_ptr().cast::<f64>();
+    // SAFETY: `ptr` points at the 8 bytes of an `AtomicU64` (an `UnsafeCell`,
+    // so writing through it is allowed) inside the `Arc` moved into the
+    // finalize hint: it lives as long as the array. Each call makes a new
+    // counter, so no two ArrayBuffers share memory. JS only reads it; Rust
+    // stores whole aligned 8-byte values, which x86-64 and AArch64 load and
+    // store in one access.
+    unsafe { Float64ArraySlice::from_external(env, ptr, 1, count, |_, count| drop(count)) }
+}
+
+/// When page `id` expires (ms since the epoch, Infinity: never), or NaN when
+/// it is gone.
+#[napi(catch_unwind)]
+pub fn page_cache_expires_at(handle: &External<PageHandle>, id: f64) -> f64 {
+    handle.cache.expires_at(id as PageId).unwrap_or(f64::NAN)
+}
+
 /// The stored content (JSON text) of page `id`, which `page_cache_get` just
 /// returned, or null when it is gone (the hit is then counted as a miss).
 #[napi(catch_unwind)]

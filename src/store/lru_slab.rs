@@ -112,6 +112,10 @@ impl<T> LruSlab<T> {
         self.slot_of(id).and_then(|s| self.values[s].as_ref())
     }
 
+    pub fn get_mut(&mut self, id: EntryId) -> Option<&mut T> {
+        self.slot_of(id).and_then(|s| self.values[s].as_mut())
+    }
+
     pub fn contains(&self, id: EntryId) -> bool {
         self.slot_of(id).is_some()
     }

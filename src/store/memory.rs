@@ -13,13 +13,14 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use hashbrown::HashMap;
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 use parking_lot::Mutex;
 
 use smallvec::SmallVec;
 
 use crate::http::vary::RequestHeaders;
-use crate::store::entry::{Entry, EntryId, Method, NewEntry};
+use crate::store::entry::{Entry, EntryId, NewEntry};
 use crate::store::expiry::ExpiryQueue;
 use crate::store::lru_slab::LruSlab;
 use crate::store::named::Registry;
@@ -94,15 +95,6 @@ enum Removal {
     Deleted,
 }
 
-/// A variant as the index keeps it: enough to pick live candidates for a
-/// method without touching the entry itself.
-#[derive(Debug, Clone)]
-struct Variant {
-    id: EntryId,
-    delete_at: f64,
-    method: Method,
-}
-
 /// What the caller did with its previous lookup; reported with its next call
 /// so the hit path crosses once. Every write applies it before evicting, so
 /// LRU order is exact whenever it matters.
@@ -141,7 +133,12 @@ pub struct Lookup {
 
 struct Inner {
     entries: LruSlab<Entry>,
-    index: HashMap<Arc<[u8]>, SmallVec<[Variant; 2]>>,
+    /// The first (oldest) variant stored under each key, found by the key's
+    /// hash and compared against the key in its entry; later variants chain
+    /// through `Entry::next` in write order. 8 bytes a key, where a map of
+    /// owned keys to variant lists took ~140 (measured, bench/REPORT.md).
+    index: HashTable<EntryId>,
+    hasher: RandomState,
     expiry: ExpiryQueue,
     size: u64,
     /// A write crossed a limit and usage has not since been below both limits.
@@ -156,17 +153,95 @@ struct Inner {
 }
 
 impl Inner {
+    fn hash(&self, key: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(key)
+    }
+
+    /// The first variant stored under `key`.
+    fn first_variant(&self, hash: u64, key: &[u8]) -> Option<EntryId> {
+        let entries = &self.entries;
+        self.index
+            .find(hash, |&id| {
+                entries
+                    .get(id)
+                    .is_some_and(|e| e.hash == hash && e.key() == key)
+            })
+            .copied()
+    }
+
+    /// Every variant stored under the key whose first variant is `first`, in
+    /// write order.
+    fn variants(&self, first: Option<EntryId>) -> impl Iterator<Item = (EntryId, &Entry)> {
+        let mut next = first.unwrap_or(0);
+        std::iter::from_fn(move || {
+            let id = next;
+            let e = self.entries.get(id)?;
+            next = e.next;
+            Some((id, e))
+        })
+    }
+
+    /// Takes `id` out of its key's variant chain (the entry is still stored).
+    fn unlink_variant(&mut self, id: EntryId) {
+        let Inner { entries, index, .. } = self;
+        let Some(e) = entries.get(id) else {
+            return;
+        };
+        let (hash, next, key) = (e.hash, e.next, e.key());
+        let Ok(first) = index.find_entry(hash, |&f| {
+            entries
+                .get(f)
+                .is_some_and(|x| x.hash == hash && x.key() == key)
+        }) else {
+            return;
+        };
+        if *first.get() == id {
+            if next == 0 {
+                first.remove();
+            } else {
+                *first.into_mut() = next;
+            }
+            return;
+        }
+        let mut at = *first.get();
+        while let Some(e) = entries.get(at) {
+            if e.next == id {
+                if let Some(prev) = entries.get_mut(at) {
+                    prev.next = next;
+                }
+                return;
+            }
+            at = e.next;
+        }
+    }
+
+    /// Adds a stored entry as the last variant of its key.
+    fn link_variant(&mut self, id: EntryId, hash: u64, key: &[u8]) {
+        match self.first_variant(hash, key) {
+            None => {
+                let entries = &self.entries;
+                self.index
+                    .insert_unique(hash, id, |&f| entries.get(f).map_or(0, |e| e.hash));
+            }
+            Some(first) => {
+                let mut at = first;
+                while let Some(next) = self.entries.get(at).map(|e| e.next).filter(|&n| n != 0) {
+                    at = next;
+                }
+                if let Some(last) = self.entries.get_mut(at) {
+                    last.next = id;
+                }
+            }
+        }
+    }
+
     fn remove(&mut self, id: EntryId, why: Removal) -> bool {
+        self.unlink_variant(id);
         let Some(entry) = self.entries.remove(id) else {
             return false;
         };
         self.size -= entry.size();
-        if let Some(variants) = self.index.get_mut(&*entry.key) {
-            variants.retain(|v| v.id != id);
-            if variants.is_empty() {
-                self.index.remove(&*entry.key);
-            }
-        }
         match why {
             Removal::Evicted => self.stats.evictions += 1,
             Removal::Expired => self.stats.expired += 1,
@@ -243,7 +318,8 @@ impl MemoryStore {
             limits,
             inner: Mutex::new(Inner {
                 entries: LruSlab::default(),
-                index: HashMap::new(),
+                index: HashTable::new(),
+                hasher: RandomState::default(),
                 expiry: ExpiryQueue::default(),
                 size: 0,
                 over_limit: false,
@@ -286,7 +362,8 @@ impl MemoryStore {
         let mut inner = self.inner.lock();
         inner.served(served);
         inner.lookups += 1;
-        let Some(variants) = inner.index.get(key) else {
+        let hash = inner.hash(key);
+        let Some(first) = inner.first_variant(hash, key) else {
             return Lookup {
                 found: Found::Miss,
                 reclaimed: false,
@@ -295,11 +372,11 @@ impl MemoryStore {
         };
         let mut found: SmallVec<[EntryId; 2]> = SmallVec::new();
         let mut expired: SmallVec<[EntryId; 2]> = SmallVec::new();
-        for v in variants {
-            if v.delete_at <= now {
-                expired.push(v.id);
-            } else if v.method.is(method) {
-                found.push(v.id);
+        for (id, e) in inner.variants(Some(first)) {
+            if e.delete_at <= now {
+                expired.push(id);
+            } else if e.method_is(method) {
+                found.push(id);
             }
         }
         let reclaimed = !expired.is_empty();
@@ -326,17 +403,19 @@ impl MemoryStore {
         self.inner.lock().served(served);
     }
 
-    /// The stored metadata, body and `[cachedAt, staleAt, deleteAt]` of a
-    /// live entry (does not touch LRU order).
-    pub fn entry(&self, id: EntryId) -> Option<(Bytes, Bytes, [f64; 3])> {
+    /// Calls `f` with the stored metadata and `[cachedAt, staleAt, deleteAt]`
+    /// of a live entry, under the store's lock (does not touch LRU order).
+    pub fn with_meta<R>(&self, id: EntryId, f: impl FnOnce(&[u8], [f64; 3]) -> R) -> Option<R> {
         let inner = self.inner.lock();
-        inner.entries.get(id).map(|e| {
-            (
-                e.meta.clone(),
-                e.body.clone(),
-                [e.cached_at, e.stale_at, e.delete_at],
-            )
-        })
+        inner
+            .entries
+            .get(id)
+            .map(|e| f(e.meta(), [e.cached_at(), e.stale_at(), e.delete_at]))
+    }
+
+    /// The body of a live entry (does not touch LRU order).
+    pub fn body(&self, id: EntryId) -> Option<Bytes> {
+        self.inner.lock().entries.get(id).map(|e| e.body.clone())
     }
 
     pub fn contains(&self, id: EntryId) -> bool {
@@ -350,7 +429,7 @@ impl MemoryStore {
     pub fn insert<H: RequestHeaders + ?Sized>(
         &self,
         key: &[u8],
-        entry: NewEntry,
+        entry: NewEntry<'_>,
         request: &mut H,
         now: f64,
         served: Served,
@@ -383,36 +462,20 @@ impl MemoryStore {
             };
         }
 
-        let (key, previous) = match inner.index.get_key_value(key) {
-            Some((k, variants)) => {
-                let previous = variants.iter().find(|v| {
-                    v.method == entry.method
-                        && v.delete_at > now
-                        && inner
-                            .entries
-                            .get(v.id)
-                            .is_some_and(|e| e.variant == entry.variant || e.varies_to(request))
-                });
-                (k.clone(), previous.map(|v| v.id))
-            }
-            None => (Arc::from(key), None),
-        };
+        let hash = inner.hash(key);
+        let first = inner.first_variant(hash, key);
+        let previous = inner.variants(first).find_map(|(id, e)| {
+            (e.method_eq(&entry.method)
+                && e.delete_at > now
+                && (e.variant_is(entry.variant) || e.varies_to(request)))
+            .then_some(id)
+        });
         if let Some(previous) = previous {
             inner.remove(previous, Removal::Deleted);
         }
 
-        let method = entry.method.clone();
         let delete_at = entry.delete_at;
-        let Some(id) = inner.entries.push(Entry {
-            key: key.clone(),
-            method: entry.method,
-            variant: entry.variant,
-            meta: entry.meta,
-            body: entry.body,
-            delete_at: entry.delete_at,
-            cached_at: entry.cached_at,
-            stale_at: entry.stale_at,
-        }) else {
+        let Some(id) = inner.entries.push(Entry::new(key, hash, entry)) else {
             // The slab is full (2^28 entries): refuse, like an entry too large.
             inner.refused = true;
             return WriteOutcome {
@@ -421,11 +484,7 @@ impl MemoryStore {
             };
         };
         inner.size += size;
-        inner.index.entry(key).or_default().push(Variant {
-            id,
-            delete_at,
-            method,
-        });
+        inner.link_variant(id, hash, key);
         inner.expiry.push(delete_at, id);
         inner.stats.writes += 1;
         inner.refused = false;
@@ -455,11 +514,9 @@ impl MemoryStore {
     /// Removes every variant of the resource; returns how many were removed.
     pub fn delete(&self, key: &[u8]) -> usize {
         let mut inner = self.inner.lock();
-        let ids: SmallVec<[EntryId; 4]> = inner
-            .index
-            .get(key)
-            .map(|vs| vs.iter().map(|v| v.id).collect())
-            .unwrap_or_default();
+        let hash = inner.hash(key);
+        let first = inner.first_variant(hash, key);
+        let ids: SmallVec<[EntryId; 4]> = inner.variants(first).map(|(id, _)| id).collect();
         let mut n = 0;
         for id in ids {
             if inner.remove(id, Removal::Deleted) {
@@ -553,15 +610,16 @@ mod tests {
     use super::*;
     use crate::http::vary::{HeaderValue, VaryKey};
     use crate::store::entry::resource_key;
+    use crate::store::entry::Method;
 
     type Headers<'a> = &'a [(&'a str, HeaderValue)];
     const NO_HEADERS: Headers = &[];
 
-    fn new_entry(body: &[u8], delete_at: f64) -> NewEntry {
+    fn new_entry(body: &[u8], delete_at: f64) -> NewEntry<'static> {
         NewEntry {
             method: Method::Get,
-            variant: "".into(),
-            meta: Bytes::from_static(b"{}"),
+            variant: "",
+            meta: b"{}",
             body: Bytes::copy_from_slice(body),
             delete_at,
             cached_at: 0.0,
@@ -599,8 +657,11 @@ mod tests {
             resource_key("http://a:1", "/x"),
             resource_key("http://a", ":1/x")
         );
-        // Lengths are UTF-16 lengths, as JS counts them.
-        assert_eq!(&resource_key("é𝄞", "/")[..4], &3u32.to_ne_bytes());
+        // Lengths are UTF-16 lengths, as JS counts them; keys of code units
+        // below U+0100 take one byte a unit.
+        assert_eq!(&resource_key("é𝄞", "/")[1..5], &3u32.to_ne_bytes());
+        assert_eq!(resource_key("é", "/").len(), 1 + 4 + 2);
+        assert_ne!(resource_key("é", "/"), resource_key("é\u{100}", "/")[..7]);
         // Lone surrogates stay distinct (UTF-8 would turn both into U+FFFD).
         let a = crate::store::entry::resource_key_utf16(&[0x2f], &[0xd800]);
         let b = crate::store::entry::resource_key_utf16(&[0x2f], &[0xdfff]);
@@ -699,10 +760,11 @@ mod tests {
         assert!(put(&store, "/f", b"1").exceeded.is_some());
     }
 
-    fn variant(vary: &[(&str, HeaderValue)]) -> NewEntry {
+    fn variant(vary: &[(&str, HeaderValue)]) -> NewEntry<'static> {
         let mut e = new_entry(b"body", 1e15);
         let key = VaryKey(vary.iter().map(|(n, v)| ((*n).into(), v.clone())).collect());
-        e.variant = key.encode().into();
+        // A few bytes leaked per test call: NewEntry borrows its variant.
+        e.variant = Box::leak(key.encode().into_boxed_str());
         e
     }
 

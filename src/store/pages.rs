@@ -10,14 +10,15 @@
 //! - `Send + Sync`: one cache can serve every thread of the process.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use foldhash::fast::RandomState;
-use lru::LruCache;
 use parking_lot::Mutex;
 
 use super::expiry::ExpiryQueue;
+use super::lru_slab::LruSlab;
 use super::named::Registry;
 use super::tags::{Tag, TagIndex};
 
@@ -103,25 +104,66 @@ enum Removal {
     Replaced,
 }
 
+/// How many pages a cache has removed so far (evicted, expired, invalidated,
+/// replaced, deleted, cleared), as an `f64` a reader can load without the
+/// cache's lock: the JS shell maps it into a `Float64Array` and serves a
+/// memoised page with no call into Rust while the count is the one it saw when
+/// it last checked that page (see `lib/vsf.js`). Ids are never reused, so an
+/// unchanged count means no page this reader remembers has gone.
+#[derive(Debug, Default)]
+pub struct RemovalCount(AtomicU64);
+
+impl RemovalCount {
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Acquire))
+    }
+
+    fn set(&self, count: f64) {
+        self.0.store(count.to_bits(), Ordering::Release);
+    }
+
+    /// The counter's memory, for a typed array over it.
+    pub fn as_ptr(&self) -> *mut u64 {
+        self.0.as_ptr()
+    }
+}
+
 struct Inner {
-    pages: LruCache<PageId, Page>,
+    /// Pages in an `LruSlab`: an id names its slot, so marking a page used
+    /// (every hit, and every memo hit the JS shell reports) is a few stores,
+    /// where `lru::LruCache` hashed the id into its map first.
+    pages: LruSlab<Page>,
+    /// Pages removed so far, and the counters readers watch (one per reader:
+    /// V8 refuses two ArrayBuffers over the same memory).
+    removals: f64,
+    watchers: Vec<Arc<RemovalCount>>,
     /// Keys come from request routes: a randomly seeded hasher, as `lru` uses.
     keys: HashMap<Box<str>, PageId, RandomState>,
     tags: TagIndex<PageId>,
     /// Only pages with a finite expiry are pushed.
     expiry: ExpiryQueue,
     size: u64,
-    next_id: PageId,
     /// Bumped by every invalidation; see [`PageCache::generation`].
     generation: u64,
     stats: PageStats,
 }
 
 impl Inner {
+    fn count_removals(&mut self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.removals += n as f64;
+        for w in &self.watchers {
+            w.set(self.removals);
+        }
+    }
+
     fn remove(&mut self, id: PageId, why: Removal) -> bool {
-        let Some(page) = self.pages.pop(&id) else {
+        let Some(page) = self.pages.remove(id) else {
             return false;
         };
+        self.count_removals(1);
         self.size -= page.size;
         if self.keys.get(&page.key) == Some(&id) {
             self.keys.remove(&page.key);
@@ -147,7 +189,7 @@ impl Inner {
             pages
                 .iter()
                 .filter(|(_, p)| p.expires_at.is_finite())
-                .map(|(id, p)| (p.expires_at, *id))
+                .map(|(id, p)| (p.expires_at, id))
         });
     }
 }
@@ -182,12 +224,13 @@ impl PageCache {
         PageCache {
             limits,
             inner: Mutex::new(Inner {
-                pages: LruCache::unbounded(),
+                pages: LruSlab::default(),
+                removals: 0.0,
+                watchers: Vec::new(),
                 keys: HashMap::default(),
                 tags: TagIndex::new(),
                 expiry: ExpiryQueue::default(),
                 size: 0,
-                next_id: 1,
                 generation: 0,
                 stats: PageStats::default(),
             }),
@@ -206,8 +249,9 @@ impl PageCache {
             inner.stats.misses += 1;
             return None;
         };
-        let live = inner.pages.get(&id).is_some_and(|p| p.expires_at > now);
+        let live = inner.pages.get(id).is_some_and(|p| p.expires_at > now);
         if live {
+            inner.pages.promote(id);
             inner.stats.hits += 1;
             Some(id)
         } else {
@@ -224,8 +268,9 @@ impl PageCache {
     /// which counts the miss.
     pub fn touch(&self, id: PageId, now: f64) -> bool {
         let mut inner = self.inner.lock();
-        match inner.pages.get(&id).map(|p| p.expires_at > now) {
+        match inner.pages.get(id).map(|p| p.expires_at > now) {
             Some(true) => {
+                inner.pages.promote(id);
                 inner.stats.hits += 1;
                 true
             }
@@ -237,10 +282,45 @@ impl PageCache {
         }
     }
 
+    /// [`PageCache::touch`] of each of `ids`, for hits a reader served from
+    /// its memo without calling in (reported in batches).
+    pub fn touch_many(&self, ids: &[f64], now: f64) {
+        let mut inner = self.inner.lock();
+        for &id in ids {
+            let id = id as PageId;
+            match inner.pages.get(id).map(|p| p.expires_at > now) {
+                Some(true) => {
+                    inner.pages.promote(id);
+                    inner.stats.hits += 1;
+                }
+                Some(false) => {
+                    inner.remove(id, Removal::Expired);
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// A counter of removals for one reader (see [`RemovalCount`]).
+    pub fn watch_removals(&self) -> Arc<RemovalCount> {
+        let mut inner = self.inner.lock();
+        // Counters whose reader has gone are held by the cache alone.
+        inner.watchers.retain(|w| Arc::strong_count(w) > 1);
+        let w = Arc::new(RemovalCount::default());
+        w.set(inner.removals);
+        inner.watchers.push(w.clone());
+        w
+    }
+
+    /// When page `id` expires (ms since the epoch; infinite: never), if stored.
+    pub fn expires_at(&self, id: PageId) -> Option<f64> {
+        self.inner.lock().pages.get(id).map(|p| p.expires_at)
+    }
+
     /// The stored content of page `id` (does not touch LRU order), if stored.
     #[cfg(test)]
     pub fn content(&self, id: PageId) -> Option<Bytes> {
-        self.inner.lock().pages.peek(&id).map(|p| p.content.clone())
+        self.inner.lock().pages.get(id).map(|p| p.content.clone())
     }
 
     /// The stored content of the page a [`PageCache::get`] just returned.
@@ -248,7 +328,7 @@ impl PageCache {
     /// hit `get` counted is counted as a miss instead.
     pub fn content_of_hit(&self, id: PageId) -> Option<Bytes> {
         let mut inner = self.inner.lock();
-        let content = inner.pages.peek(&id).map(|p| p.content.clone());
+        let content = inner.pages.get(id).map(|p| p.content.clone());
         if content.is_none() {
             inner.stats.hits = inner.stats.hits.saturating_sub(1);
             inner.stats.misses += 1;
@@ -258,7 +338,7 @@ impl PageCache {
 
     #[cfg(test)]
     pub fn contains(&self, id: PageId) -> bool {
-        self.inner.lock().pages.contains(&id)
+        self.inner.lock().pages.contains(id)
     }
 
     /// Stores a page under its key, replacing the page stored there, then
@@ -311,31 +391,36 @@ impl PageCache {
             };
         }
         while inner.size + size > limits.max_size || inner.pages.len() as u64 >= limits.max_count {
-            let Some((&oldest, _)) = inner.pages.peek_lru() else {
+            let Some(oldest) = inner.pages.peek_lru() else {
                 break;
             };
             inner.remove(oldest, Removal::Evicted);
             removed.push(oldest);
         }
 
-        let id = inner.next_id;
-        inner.next_id += 1;
-        let tags = inner.tags.add(id, page.tags);
         let key: Box<str> = page.key.into();
-        inner.keys.insert(key.clone(), id);
+        let Some(id) = inner.pages.push(Page {
+            key: key.clone(),
+            content: page.content,
+            tags: Box::default(),
+            expires_at: page.expires_at,
+            size,
+        }) else {
+            // The slab is full (2^28 pages): refused, as a page that cannot fit.
+            return InsertOutcome {
+                stored: None,
+                invalidated: false,
+                removed,
+            };
+        };
+        let tags = inner.tags.add(id, page.tags);
+        if let Some(stored) = inner.pages.get_mut(id) {
+            stored.tags = tags;
+        }
+        inner.keys.insert(key, id);
         if page.expires_at.is_finite() {
             inner.expiry.push(page.expires_at, id);
         }
-        inner.pages.put(
-            id,
-            Page {
-                key,
-                content: page.content,
-                tags,
-                expires_at: page.expires_at,
-                size,
-            },
-        );
         inner.size += size;
         inner.stats.inserts += 1;
         InsertOutcome {
@@ -377,7 +462,8 @@ impl PageCache {
         let mut inner = self.inner.lock();
         let n = inner.pages.len() as u64;
         inner.generation += 1;
-        inner.pages.clear();
+        inner.pages = LruSlab::default();
+        inner.count_removals(n);
         inner.keys.clear();
         inner.tags.clear();
         inner.expiry.clear();
@@ -453,6 +539,42 @@ mod tests {
     fn body(c: &PageCache, key: &str) -> Option<String> {
         let id = c.get(key, 0.0)?;
         Some(String::from_utf8(c.content(id)?.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn removal_counters_follow_every_removal() {
+        let c = cache(1000, 2);
+        let w = c.watch_removals();
+        put(&c, "/a", "1", &["t"]);
+        put(&c, "/b", "2", &["t"]);
+        assert_eq!(w.get(), 0.0);
+        put(&c, "/a", "3", &["t"]); // replaced
+        assert_eq!(w.get(), 1.0);
+        put(&c, "/c", "4", &["u"]); // evicts /b
+        assert_eq!(w.get(), 2.0);
+        c.invalidate(&["u"]);
+        assert_eq!(w.get(), 3.0);
+        let late = c.watch_removals();
+        assert_eq!(late.get(), 3.0, "a new reader starts at the current count");
+        c.clear();
+        assert_eq!((w.get(), late.get()), (4.0, 4.0));
+        drop(late);
+        c.watch_removals();
+        assert_eq!(
+            c.inner.lock().watchers.len(),
+            2,
+            "a gone reader's counter is dropped"
+        );
+    }
+
+    #[test]
+    fn touch_many_counts_hits_and_removes_expired_pages() {
+        let c = cache(1000, 10);
+        let a = put(&c, "/a", "1", &["t"]).stored.unwrap();
+        let b = put_at(&c, "/b", "2", &["t"], 50.0, 0.0).stored.unwrap();
+        c.touch_many(&[a as f64, b as f64, 999.0], 60.0);
+        assert_eq!(c.stats().hits, 1);
+        assert!(c.contains(a) && !c.contains(b));
     }
 
     #[test]
