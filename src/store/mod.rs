@@ -5,6 +5,8 @@ pub mod expiry;
 pub mod lru_slab;
 pub mod memory;
 pub mod named;
+pub mod page_record;
 pub mod pages;
 pub mod sqlite;
+pub mod tag_versions;
 pub mod tags;
