@@ -1,5 +1,6 @@
 //! Storage cores. Pure Rust, no N-API: callers pass the clock (`now`, ms).
 
+pub mod coherent_pages;
 pub mod entry;
 pub mod expiry;
 pub mod lru_slab;
