@@ -17,6 +17,7 @@
 // replaced or removed page. Each hit gets a shallow copy of the content.
 
 const binding = require('../binding.js')
+const redisTier = require('./vsf-redis.js')
 
 const DEFAULT_MAX_SIZE = 256 * 1024 * 1024 // 256 MiB
 const DEFAULT_MEMO_SIZE = 64 * 1024 * 1024 // 64 MiB of JSON text
@@ -90,7 +91,8 @@ function readOptions (opts) {
   if (name !== undefined && (typeof name !== 'string' || name.length === 0)) {
     throw new TypeError(`${WHERE} options.name must be a non-empty string, got ${typeName(name)}`)
   }
-  return { maxSize, maxCount, memoSize, ttl, keyPrefix, invalidatedHeader, onError, name }
+  const redis = redisTier.readRedisOptions(opts.redis)
+  return { maxSize, maxCount, memoSize, ttl, keyPrefix, invalidatedHeader, onError, name, redis }
 }
 
 /** A copy for one caller: hits must not see each other's changes to the top level. */
@@ -156,6 +158,10 @@ class VsfPageCache {
   #memoKeys = new Map()
   /** key -> Promise<{ content, json, parsed }> of the render under way */
   #inflight = new Map()
+  /** The Redis tier (lib/vsf-redis.js), or null. */
+  #shared = null
+  #renders = 0
+  #coalescedWaits = 0
 
   constructor (options) {
     const o = readOptions(options)
@@ -177,6 +183,7 @@ class VsfPageCache {
       // A named page cache exists with other limits.
       throw new RangeError(`${WHERE}: ${err.message}`)
     }
+    if (o.redis !== null) this.#shared = new redisTier.SharedPages(this.#handle, o.redis)
     this.invoke = this.invoke.bind(this)
     this.invalidate = this.invalidate.bind(this)
     this.invalidateAll = this.invalidateAll.bind(this)
@@ -234,7 +241,9 @@ class VsfPageCache {
     }
     const running = this.#inflight.get(k)
     if (running !== undefined) return this.#wait(running, render)
-    return this.#lead(k, render, getTags, key ?? 'page:' + route)
+    const label = key ?? 'page:' + route
+    if (this.#shared !== null) return this.#leadShared(k, render, getTags, label, cacheKey('', this.#label + label))
+    return this.#lead(k, render, getTags, label)
   }
 
   #remember (k, id, json) {
@@ -277,7 +286,11 @@ class VsfPageCache {
    */
   async #wait (running, render) {
     const shared = await running
-    if (shared.json === undefined) return render()
+    if (shared.json === undefined) {
+      this.#renders++
+      return render()
+    }
+    this.#coalescedWaits++
     if (shared.parsed === undefined) shared.parsed = JSON.parse(shared.json)
     return copyOf(shared.parsed)
   }
@@ -293,6 +306,7 @@ class VsfPageCache {
     // cache) is served but not stored.
     const generation = binding.pageCacheGeneration(this.#handle)
     try {
+      this.#renders++
       const content = await render()
       const json = this.#store(k, content, getTags, generation, this.#label + label)
       settle.resolve({ content, json, parsed: undefined })
@@ -306,11 +320,59 @@ class VsfPageCache {
   }
 
   /**
+   * `#lead` with the Redis tier: the page is looked up in Redis first (one
+   * round trip that also takes the page's lock on a miss); another instance
+   * rendering it is waited for (up to `lockTimeout`); a render is stored in
+   * L1 and Redis. Redis failures never fail the request: it renders.
+   */
+  async #leadShared (k, render, getTags, label, rk) {
+    let settle
+    const running = new Promise((resolve, reject) => { settle = { resolve, reject } })
+    running.catch(() => {})
+    this.#inflight.set(k, running)
+    let token = null
+    try {
+      let [outcome, json, id, lock] = await this.#shared.fetch(k, rk)
+      if (outcome === redisTier.WAIT) {
+        [outcome, json, id] = await this.#shared.await(k, rk)
+        if (outcome === redisTier.HIT) this.#coalescedWaits++
+      }
+      if (outcome === redisTier.HIT) {
+        const parsed = id >= 0 ? this.#remember(k, id, json) : JSON.parse(json)
+        settle.resolve({ content: undefined, json, parsed })
+        return copyOf(parsed)
+      }
+      token = lock ?? null
+      const generation = this.#shared.generation()
+      this.#renders++
+      const content = await render()
+      const stored = this.#store(k, content, getTags, generation, this.#label + label, rk, token)
+      token = null // #store released it
+      settle.resolve({ content, json: stored, parsed: undefined })
+      return content
+    } catch (err) {
+      settle.reject(err)
+      throw err
+    } finally {
+      if (token !== null) this.#shared.release(rk, token)
+      if (this.#inflight.get(k) === running) this.#inflight.delete(k)
+    }
+  }
+
+  /**
    * Stores a rendered page; returns its JSON, or undefined when not cached.
    * A page whose render began before an invalidation that finished meanwhile
    * may hold what was just invalidated: it is served but not stored.
    */
-  #store (k, content, getTags, generation, label) {
+  #store (k, content, getTags, generation, label, rk, token) {
+    const lock = { token: token ?? null }
+    const json = this.#serialise(k, content, getTags, generation, label, rk, lock)
+    // Not handed to Redis (untagged, not serialisable): wake the waiters.
+    if (lock.token !== null) this.#shared.release(rk, lock.token)
+    return json
+  }
+
+  #serialise (k, content, getTags, generation, label, rk, lock) {
     let tags
     try {
       tags = getTags()
@@ -337,7 +399,10 @@ class VsfPageCache {
       return undefined
     }
     const now = Date.now()
-    const out = binding.pageCacheInsert(this.#handle, k, json, tags, now + this.#ttlMs, now, generation)
+    const out = this.#shared === null
+      ? binding.pageCacheInsert(this.#handle, k, json, tags, now + this.#ttlMs, now, generation)
+      : this.#shared.store(k, rk, json, tags, now + this.#ttlMs, now, generation, lock.token)
+    if (lock !== undefined) lock.token = null // the store releases it
     if (out.length > 1) this.#forget(out, 1)
     if (out[0] === -2) return undefined // invalidated while rendering
     return json
@@ -367,7 +432,9 @@ class VsfPageCache {
     const bad = assertTags(tags, 'invalidate() tags')
     if (bad !== null) throw bad
     let count
-    if (tags.includes('*')) {
+    if (this.#shared !== null) {
+      count = tags.includes('*') ? await this.#clearShared() : await this.#invalidateShared(tags)
+    } else if (tags.includes('*')) {
       count = this.#clear()
     } else {
       const out = binding.pageCacheInvalidate(this.#handle, tags, this.#memo.size > 0)
@@ -384,9 +451,29 @@ class VsfPageCache {
    */
   async invalidateAll (args) {
     const { response } = assertArgs(args, 'invalidateAll()')
-    const count = this.#clear()
+    const count = this.#shared !== null ? await this.#clearShared() : this.#clear()
     this.#respond(response, count)
     return count
+  }
+
+  /**
+   * Raises the tags' versions in Redis (which broadcasts them to every
+   * instance) and drops this instance's pages carrying them. When Redis
+   * cannot be reached the pages are dropped here, the invalidation is
+   * replayed once Redis is back, and the promise rejects (the module answers
+   * 500, so the caller can retry).
+   */
+  async #invalidateShared (tags) {
+    const out = await this.#shared.invalidate(tags)
+    if (out.length > 1) this.#forget(out, 1)
+    return out[0]
+  }
+
+  async #clearShared () {
+    this.#memo.clear()
+    this.#memoKeys.clear()
+    this.#memoBytes = 0
+    return this.#shared.invalidateAll()
   }
 
   #clear () {
@@ -401,6 +488,7 @@ class VsfPageCache {
     if (typeof route !== 'string') {
       throw new TypeError(`${WHERE}: delete() route must be a string, got ${typeName(route)}`)
     }
+    if (this.#shared !== null) this.#shared.delete(cacheKey('', this.#label + 'page:' + route))
     const id = binding.pageCacheDelete(this.#handle, cacheKey(this.#keyPrefix, 'page:' + route))
     if (id >= 0) this.#forget([id], 0)
     return id >= 0
@@ -427,8 +515,21 @@ class VsfPageCache {
       size: s[6],
       count: s[7],
       tags: s[8],
-      hitRatio: lookups === 0 ? 0 : s[0] / lookups
+      hitRatio: lookups === 0 ? 0 : s[0] / lookups,
+      renders: this.#renders,
+      coalescedWaits: this.#coalescedWaits,
+      ...(this.#shared === null
+        ? { l2Hits: 0, invalidationsReceived: 0, redisErrors: 0 }
+        : this.#shared.stats())
     }
+  }
+
+  /**
+   * Stops using Redis (unsubscribes; nothing keeps the process alive after it).
+   * Without `redis`, nothing to do. The L1 stays usable.
+   */
+  async close () {
+    if (this.#shared !== null) await this.#shared.close()
   }
 }
 
