@@ -55,11 +55,22 @@ function readRedisOptions (r) {
   }
   const url = r.url
   if (url === undefined || url === null) return null
-  if (typeof url !== 'string') {
-    throw new TypeError(`${WHERE} options.redis.url must be a string, got ${typeName(url)}`)
+  const urls = Array.isArray(url) ? url.slice() : [url]
+  if (urls.length === 0) {
+    throw new TypeError(`${WHERE} options.redis.url must be a URL or a non-empty array of URLs, got an empty array`)
   }
-  if (!/^rediss?:\/\/./.test(url)) {
-    throw new TypeError(`${WHERE} options.redis.url must be a redis:// or rediss:// URL, got '${url}'`)
+  for (const [i, u] of urls.entries()) {
+    const field = Array.isArray(url) ? `url[${i}]` : 'url'
+    if (typeof u !== 'string') {
+      throw new TypeError(`${WHERE} options.redis.${field} must be a string, got ${typeName(u)}`)
+    }
+    if (!/^rediss?:\/\/./.test(u)) {
+      throw new TypeError(`${WHERE} options.redis.${field} must be a redis:// or rediss:// URL, got '${u}'`)
+    }
+  }
+  const cluster = r.cluster ?? false
+  if (typeof cluster !== 'boolean') {
+    throw new TypeError(`${WHERE} options.redis.cluster must be a boolean, got ${typeName(cluster)}`)
   }
   const keyPrefix = r.keyPrefix ?? DEFAULT_KEY_PREFIX
   if (typeof keyPrefix !== 'string') {
@@ -71,7 +82,7 @@ function readRedisOptions (r) {
   if (onError !== null && typeof onError !== 'function') {
     throw new TypeError(`${WHERE} options.redis.onError must be a function, got ${typeName(onError)}`)
   }
-  return { url, keyPrefix, commandTimeout, lockTimeout, onError }
+  return { urls, cluster, keyPrefix, commandTimeout, lockTimeout, onError }
 }
 
 function defaultOnRedisError (err) {
@@ -85,7 +96,11 @@ class SharedPages {
   constructor (pageHandle, o) {
     this.#onError = o.onError ?? defaultOnRedisError
     const report = (message) => this.report(new Error(`${WHERE}: ${message}`))
-    this.#handle = binding.vsfRedisOpen(pageHandle, o.url, o.keyPrefix, o.commandTimeout, o.lockTimeout, report)
+    try {
+      this.#handle = binding.vsfRedisOpen(pageHandle, o.urls, o.cluster, o.keyPrefix, o.commandTimeout, o.lockTimeout, report)
+    } catch (err) {
+      throw new TypeError(`${WHERE} options.redis.url: ${err.message}`)
+    }
     this.lockTimeout = o.lockTimeout
   }
 
@@ -104,7 +119,13 @@ class SharedPages {
 
   /** Resolves to `[outcome, json, id, token]`; never rejects. */
   fetch (k, rk) {
-    return binding.vsfRedisFetch(this.#handle, k, rk, Date.now()).catch((err) => {
+    let p
+    try {
+      p = binding.vsfRedisFetch(this.#handle, k, rk, Date.now())
+    } catch (err) {
+      p = Promise.reject(err)
+    }
+    return p.catch((err) => {
       this.report(err)
       return [OFFLINE, null, -1, null]
     })
@@ -112,7 +133,13 @@ class SharedPages {
 
   /** Waits for another instance's render of `rk`; resolves to `[HIT, json, id]` or `[RENDER]`. */
   await (k, rk) {
-    return binding.vsfRedisAwait(this.#handle, k, rk).catch((err) => {
+    let p
+    try {
+      p = binding.vsfRedisAwait(this.#handle, k, rk, Date.now())
+    } catch (err) {
+      p = Promise.reject(err)
+    }
+    return p.catch((err) => {
       this.report(err)
       return [OFFLINE, null, -1, null]
     })
@@ -144,10 +171,10 @@ class SharedPages {
     binding.vsfRedisDelete(this.#handle, rk)
   }
 
-  /** `{ l2Hits, invalidationsReceived, redisErrors, connected }` */
+  /** `{ l2Hits, invalidationsReceived, redisErrors, redisAvailable, redisSynced }` */
   stats () {
     const s = binding.vsfRedisStats(this.#handle)
-    return { l2Hits: s[0], invalidationsReceived: s[1], redisErrors: s[2], redisConnected: s[3] === 1 }
+    return { l2Hits: s[0], invalidationsReceived: s[1], redisErrors: s[2], redisAvailable: s[3] === 1, redisSynced: s[4] === 1 }
   }
 
   close () {

@@ -47,6 +47,8 @@
 //! - [`store`]: the `RedisCacheStore` core (keys, Lua scripts, L1 coherence).
 
 pub mod client;
+// The multi-instance page cache of `ferrocache/vsf` (added beside the foundation).
+pub mod pages;
 pub mod runtime;
 pub mod store;
 #[cfg(test)]
