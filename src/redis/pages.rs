@@ -76,6 +76,15 @@ if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
 return {3}
 "#;
 
+// A page found stale: take its lock, and read the page again in the same
+// step, since a current one may have landed since it was read.
+const LOCK_LUA: &str = r#"
+local v = redis.call('GET', KEYS[1]) or ''
+local ok = 0
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then ok = 1 end
+return {v, ok}
+"#;
+
 const PEEK_LUA: &str = r#"
 return {redis.call('GET', KEYS[1]) or '', redis.call('EXISTS', KEYS[2])}
 "#;
@@ -153,6 +162,7 @@ const POLL: Duration = Duration::from_millis(25);
 
 struct Scripts {
     fetch: Script,
+    lock: Script,
     peek: Script,
     store: Script,
     release: Script,
@@ -250,6 +260,7 @@ impl SharedPages {
             lock_timeout,
             scripts: Scripts {
                 fetch: Script::new(FETCH_LUA),
+                lock: Script::new(LOCK_LUA),
                 peek: Script::new(PEEK_LUA),
                 store: Script::new(STORE_LUA),
                 release: Script::new(RELEASE_LUA),
@@ -364,10 +375,10 @@ impl SharedPages {
                         inner.report_error(format!(
                             "value under {page} is not a page ({e}); rendering anew"
                         ));
-                        self.lock(key, token).await
+                        self.lock(l1_key, key, token, now).await
                     }
                     // Stale or expired: render anew, under the lock.
-                    _ => self.lock(key, token).await,
+                    _ => self.lock(l1_key, key, token, now).await,
                 }
             }
             Some(2) => Fetched::Render { token: Some(token) },
@@ -375,19 +386,46 @@ impl SharedPages {
         }
     }
 
-    /// Takes the page's lock for a render of a page found stale.
-    async fn lock(&self, key: &str, token: String) -> Fetched {
-        let lock = self.lock_key(key);
-        let ms = self.0.lock_timeout.as_millis() as u64;
-        let mut cmd = ::redis::cmd("SET");
-        cmd.arg(&lock).arg(&token).arg("NX").arg("PX").arg(ms);
-        match self.0.client.query::<Option<String>>(&cmd).await {
-            Ok(Some(_)) => Fetched::Render { token: Some(token) },
-            Ok(None) => Fetched::Wait,
+    /// Takes the page's lock for a render of a page found stale, unless a
+    /// current page landed meanwhile.
+    async fn lock(&self, l1_key: &str, key: &str, token: String, now: f64) -> Fetched {
+        let inner = &self.0;
+        let (page, lock) = (self.page_key(key), self.lock_key(key));
+        let ms = inner.lock_timeout.as_millis().to_string();
+        let reply: Result<Value, CallError> = inner
+            .client
+            .call(|mut c| {
+                let mut s = inner.scripts.lock.prepare_invoke();
+                s.key(&page).key(&lock).arg(&token).arg(&ms);
+                async move { s.invoke_async(&mut c).await }
+            })
+            .await;
+        let items = match reply {
+            Ok(Value::Array(items)) => items,
+            Ok(_) => return Fetched::Offline,
             Err(e) => {
                 self.failed("page lock", &e);
-                Fetched::Offline
+                return Fetched::Offline;
             }
+        };
+        let locked = items.get(1).and_then(number) == Some(1);
+        let value = items.get(0).and_then(text).unwrap_or_default();
+        if !value.is_empty() {
+            let value = Bytes::copy_from_slice(value);
+            if let Ok(Admitted::Current { content, outcome }) =
+                inner.coherent.admit(l1_key, &value, now)
+            {
+                inner.l2_hits.fetch_add(1, Ordering::Relaxed);
+                if locked {
+                    self.release(key, Some(token));
+                }
+                return Fetched::Hit { content, outcome };
+            }
+        }
+        if locked {
+            Fetched::Render { token: Some(token) }
+        } else {
+            Fetched::Wait
         }
     }
 
@@ -583,6 +621,8 @@ impl SharedPages {
             Err(e) => {
                 inner.pending.lock().tags.extend(tags.iter().cloned());
                 inner.failed("invalidation", &e);
+                // Replayed by the resync once Redis answers again.
+                Inner::start_resync(inner);
                 Err(format!(
                     "invalidation of {} tag(s) applied on this instance only: {e}; it is replayed to every instance when Redis is back",
                     tags.len()
@@ -600,6 +640,7 @@ impl SharedPages {
             Err(e) => {
                 inner.pending.lock().all = true;
                 inner.failed("invalidateAll", &e);
+                Inner::start_resync(inner);
                 Err(format!(
                     "invalidateAll applied on this instance only: {e}; it is replayed to every instance when Redis is back"
                 ))
