@@ -417,12 +417,18 @@ export declare function vsfRedisFetch(handle: ExternalObject<SharedHandle>, l1Ke
 export declare function vsfRedisGeneration(handle: ExternalObject<SharedHandle>): number
 
 /**
- * Invalidates `tags` everywhere; resolves to `[removedHere, ...removedIds]`,
+ * The id of the live, current L1 page under `key`, or -1 (a stale page met
+ * is removed). Replaces `pageCacheGet` when the driver has the Redis tier.
+ */
+export declare function vsfRedisGet(handle: ExternalObject<SharedHandle>, key: string, now: number): number
+
+/**
+ * Invalidates `tags` everywhere; resolves to `[pages of this L1 made stale]`,
  * rejects when Redis could not be reached (applied here, replayed later).
  */
 export declare function vsfRedisInvalidate(handle: ExternalObject<SharedHandle>, tags: Array<string>): object
 
-/** Moves every instance to a new epoch; resolves to the pages removed here. */
+/** Moves every instance to a new epoch; resolves to the pages of this L1. */
 export declare function vsfRedisInvalidateAll(handle: ExternalObject<SharedHandle>): object
 
 /**
@@ -444,3 +450,9 @@ export declare function vsfRedisStats(handle: ExternalObject<SharedHandle>): Arr
  * `[storedId | -1 (did not fit) | -2 (a tag changed while rendering), ...removedIds]`.
  */
 export declare function vsfRedisStore(handle: ExternalObject<SharedHandle>, l1Key: string, key: string, json: string, tags: Array<string>, expiresAt: number, now: number, since: number, token: string): Array<number>
+
+/**
+ * Whether L1 page `id` is live and current (marks it used). Replaces
+ * `pageCacheTouch` when the driver has the Redis tier.
+ */
+export declare function vsfRedisTouch(handle: ExternalObject<SharedHandle>, id: number, now: number): boolean

@@ -112,6 +112,11 @@ class SharedPages {
     }
   }
 
+  /** The native handle (`vsfRedisGet` / `vsfRedisTouch` on the hit path). */
+  get handle () {
+    return this.#handle
+  }
+
   /** The generation a render records when it starts. */
   generation () {
     return binding.vsfRedisGeneration(this.#handle)
@@ -158,7 +163,7 @@ class SharedPages {
     if (token) binding.vsfRedisRelease(this.#handle, rk, token)
   }
 
-  /** Resolves to `[removedHere, ...removedIds]` once Redis has the new versions (and broadcast them). */
+  /** Resolves to `[pages of this L1 made stale]` once Redis has the new versions (and broadcast them). */
   invalidate (tags) {
     return binding.vsfRedisInvalidate(this.#handle, tags)
   }

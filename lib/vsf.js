@@ -160,6 +160,8 @@ class VsfPageCache {
   #inflight = new Map()
   /** The Redis tier (lib/vsf-redis.js), or null. */
   #shared = null
+  /** Its native handle, for the hit path. */
+  #tierHandle = null
   #renders = 0
   #coalescedWaits = 0
 
@@ -183,7 +185,10 @@ class VsfPageCache {
       // A named page cache exists with other limits.
       throw new RangeError(`${WHERE}: ${err.message}`)
     }
-    if (o.redis !== null) this.#shared = new redisTier.SharedPages(this.#handle, o.redis)
+    if (o.redis !== null) {
+      this.#shared = new redisTier.SharedPages(this.#handle, o.redis)
+      this.#tierHandle = this.#shared.handle
+    }
     this.invoke = this.invoke.bind(this)
     this.invalidate = this.invalidate.bind(this)
     this.invalidateAll = this.invalidateAll.bind(this)
@@ -224,11 +229,16 @@ class VsfPageCache {
     // Without a ttl nothing expires: skip the clock read on the hot path.
     const now = this.#ttlMs === Infinity ? 0 : Date.now()
     const m = this.#memo.get(k)
+    // With the Redis tier, L1 pages are also checked against the tag
+    // versions (same one call; a stale page is removed when met).
+    const tier = this.#tierHandle
     if (m !== undefined) {
-      if (binding.pageCacheTouch(this.#handle, m.id, now)) return Promise.resolve(copyOf(m.value))
+      if (tier === null
+        ? binding.pageCacheTouch(this.#handle, m.id, now)
+        : binding.vsfRedisTouch(tier, m.id, now)) return Promise.resolve(copyOf(m.value))
       this.#drop(k, m)
     }
-    const id = binding.pageCacheGet(this.#handle, k, now)
+    const id = tier === null ? binding.pageCacheGet(this.#handle, k, now) : binding.vsfRedisGet(tier, k, now)
     if (id >= 0) {
       const json = binding.pageCacheContent(this.#handle, id)
       if (json !== null) return Promise.resolve(copyOf(this.#remember(k, id, json)))

@@ -84,6 +84,24 @@ pub fn vsf_redis_open(
     Ok(External::new(SharedHandle { shared }))
 }
 
+/// The id of the live, current L1 page under `key`, or -1 (a stale page met
+/// is removed). Replaces `pageCacheGet` when the driver has the Redis tier.
+#[napi(catch_unwind)]
+pub fn vsf_redis_get(handle: &External<SharedHandle>, key: String, now: f64) -> f64 {
+    handle
+        .shared
+        .coherent()
+        .get(&key, now)
+        .map_or(-1.0, |id| id as f64)
+}
+
+/// Whether L1 page `id` is live and current (marks it used). Replaces
+/// `pageCacheTouch` when the driver has the Redis tier.
+#[napi(catch_unwind)]
+pub fn vsf_redis_touch(handle: &External<SharedHandle>, id: f64, now: f64) -> bool {
+    handle.shared.coherent().touch(id as PageId, now)
+}
+
 /// The generation a render records when it starts.
 #[napi(catch_unwind)]
 pub fn vsf_redis_generation(handle: &External<SharedHandle>) -> f64 {
@@ -177,7 +195,7 @@ pub fn vsf_redis_delete(handle: &External<SharedHandle>, key: String) {
     handle.shared.delete(&key);
 }
 
-/// Invalidates `tags` everywhere; resolves to `[removedHere, ...removedIds]`,
+/// Invalidates `tags` everywhere; resolves to `[pages of this L1 made stale]`,
 /// rejects when Redis could not be reached (applied here, replayed later).
 #[napi(catch_unwind)]
 pub fn vsf_redis_invalidate<'env>(
@@ -187,14 +205,12 @@ pub fn vsf_redis_invalidate<'env>(
 ) -> Result<Object<'env>> {
     let shared = handle.shared.clone();
     spawn_promise(env, async move {
-        let applied = shared.invalidate(tags).await?;
-        let mut out = vec![applied.removed as f64];
-        ids(&mut out, applied.removed_ids);
-        Ok(out)
+        let here = shared.invalidate(tags).await?;
+        Ok(vec![here as f64])
     })
 }
 
-/// Moves every instance to a new epoch; resolves to the pages removed here.
+/// Moves every instance to a new epoch; resolves to the pages of this L1.
 #[napi(catch_unwind)]
 pub fn vsf_redis_invalidate_all<'env>(
     env: &'env Env,
@@ -202,8 +218,8 @@ pub fn vsf_redis_invalidate_all<'env>(
 ) -> Result<Object<'env>> {
     let shared = handle.shared.clone();
     spawn_promise(env, async move {
-        let applied = shared.invalidate_all().await?;
-        Ok(applied.removed as f64)
+        let here = shared.invalidate_all().await?;
+        Ok(here as f64)
     })
 }
 

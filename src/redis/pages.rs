@@ -33,7 +33,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use super::client::{BusEvent, CallError, RedisClient, Subscription};
-use crate::store::coherent_pages::{Admitted, Applied, CoherentPages};
+use crate::store::coherent_pages::{Admitted, CoherentPages};
 use crate::store::pages::{InsertOutcome, PageCache};
 use crate::store::tag_versions::Version;
 
@@ -605,20 +605,22 @@ impl SharedPages {
         });
     }
 
-    /// Invalidates `tags` on every instance: drops this instance's pages
-    /// carrying them, then raises their versions in Redis (one script, which
-    /// broadcasts them). `Ok(removed here)` once Redis has the new versions;
-    /// `Err` when it could not be reached: applied here only, replayed when
-    /// Redis is back.
-    pub async fn invalidate(&self, tags: Vec<String>) -> Result<Applied, String> {
+    /// Invalidates `tags` on every instance: raises their versions in Redis
+    /// (one script, which broadcasts them) and applies them here. O(tags):
+    /// pages carrying them are found stale when read. `Ok(pages in this L1
+    /// made stale)` once Redis has the new versions; `Err` when it could not
+    /// be reached: then this L1 drops the pages at once, and the invalidation
+    /// is replayed to every instance when Redis is back.
+    pub async fn invalidate(&self, tags: Vec<String>) -> Result<u64, String> {
         let inner = &self.0;
-        let local = inner.coherent.invalidate_locally(&tags);
+        let here = inner.coherent.count_tagged(&tags);
         if tags.is_empty() {
-            return Ok(local);
+            return Ok(0);
         }
         match inner.send_invalidate(&tags).await {
-            Ok(()) => Ok(local),
+            Ok(()) => Ok(here),
             Err(e) => {
+                inner.coherent.invalidate_locally(&tags);
                 inner.pending.lock().tags.extend(tags.iter().cloned());
                 inner.failed("invalidation", &e);
                 // Replayed by the resync once Redis answers again.
@@ -631,13 +633,15 @@ impl SharedPages {
         }
     }
 
-    /// Moves every instance to a new epoch (every page stale).
-    pub async fn invalidate_all(&self) -> Result<Applied, String> {
+    /// Moves every instance to a new epoch (every page stale); `Ok(pages in
+    /// this L1)`.
+    pub async fn invalidate_all(&self) -> Result<u64, String> {
         let inner = &self.0;
-        let local = inner.coherent.clear_locally();
+        let here = inner.coherent.pages().count();
         match inner.send_invalidate_all().await {
-            Ok(()) => Ok(local),
+            Ok(()) => Ok(here),
             Err(e) => {
+                inner.coherent.clear_locally();
                 inner.pending.lock().all = true;
                 inner.failed("invalidateAll", &e);
                 Inner::start_resync(inner);

@@ -346,6 +346,15 @@ impl PageCache {
         removed
     }
 
+    /// Pages carrying any of `tags` (a page carrying two of them counts
+    /// twice); O(tags), nothing is removed.
+    pub fn count_tagged<S: AsRef<str>>(&self, tags: &[S]) -> u64 {
+        let inner = self.inner.lock();
+        tags.iter()
+            .map(|t| inner.tags.count(t.as_ref()) as u64)
+            .sum()
+    }
+
     /// Removes the page stored under `key`; returns its id.
     pub fn delete(&self, key: &str) -> Option<PageId> {
         let mut inner = self.inner.lock();
