@@ -409,7 +409,7 @@ impl SharedPages {
             }
         };
         let locked = items.get(1).and_then(number) == Some(1);
-        let value = items.get(0).and_then(text).unwrap_or_default();
+        let value = items.first().and_then(text).unwrap_or_default();
         if !value.is_empty() {
             let value = Bytes::copy_from_slice(value);
             if let Ok(Admitted::Current { content, outcome }) =
