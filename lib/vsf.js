@@ -467,11 +467,12 @@ class VsfPageCache {
   }
 
   /**
-   * Raises the tags' versions in Redis (which broadcasts them to every
-   * instance) and drops this instance's pages carrying them. When Redis
-   * cannot be reached the pages are dropped here, the invalidation is
-   * replayed once Redis is back, and the promise rejects (the module answers
-   * 500, so the caller can retry).
+   * Raises the tags' versions in Redis, which broadcasts them to every
+   * instance: pages carrying them are found stale wherever they are read
+   * next. Resolves to the pages of this L1 carrying them. When Redis cannot
+   * be reached the pages are dropped here, the invalidation is replayed once
+   * Redis is back, and the promise rejects (the module answers 500, so the
+   * caller can retry).
    */
   async #invalidateShared (tags) {
     const out = await this.#shared.invalidate(tags)

@@ -334,8 +334,22 @@ impl SharedPages {
     }
 
     /// An L1 miss of `l1_key` (page key `key` in Redis): one round trip that
-    /// reads the page and, if there is none, takes its lock.
+    /// reads the page and, if there is none, takes its lock (a second one when
+    /// the page found is stale). Both together stay within the command
+    /// deadline (plus a little, so that a single call's own timeout, which
+    /// opens the breaker, fires first).
     pub async fn fetch(&self, l1_key: &str, key: &str, now: f64) -> Fetched {
+        let budget = self.0.client.options().command_timeout + Duration::from_millis(5);
+        match tokio::time::timeout(budget, self.fetch_within(l1_key, key, now)).await {
+            Ok(fetched) => fetched,
+            Err(_) => {
+                self.failed("page read", &CallError::Timeout);
+                Fetched::Offline
+            }
+        }
+    }
+
+    async fn fetch_within(&self, l1_key: &str, key: &str, now: f64) -> Fetched {
         let inner = &self.0;
         if !inner.client.is_available() || !inner.coherent.is_synced() {
             return Fetched::Offline;
@@ -534,7 +548,8 @@ impl SharedPages {
             return None;
         };
         let ttl = expires_at - now;
-        if ttl > 0.0 && inner.client.is_available() {
+        let closed = inner.subscription.lock().is_none();
+        if ttl > 0.0 && inner.client.is_available() && !closed {
             let ttl = if ttl.is_finite() {
                 (ttl.ceil() as u64).max(1).to_string()
             } else {
