@@ -441,7 +441,7 @@ export declare function vsfRedisOpen(page: ExternalObject<PageHandle>, urls: Arr
 /** Releases the lock of a render that stored nothing. */
 export declare function vsfRedisRelease(handle: ExternalObject<SharedHandle>, key: string, token: string): void
 
-/** `[l2Hits, invalidationsReceived, redisErrors, available (0/1), synced (0/1)]`. */
+/** `[l2Hits, invalidationsReceived, redisErrors, available (0/1), synced (0/1), writesSkipped]`. */
 export declare function vsfRedisStats(handle: ExternalObject<SharedHandle>): Array<number>
 
 /**

@@ -88,6 +88,8 @@ export interface VsfStats {
   redisAvailable?: boolean
   /** With `redis`: whether the tag versions are loaded (pages from Redis are trusted). */
   redisSynced?: boolean
+  /** With `redis`: page writes skipped because 64 were already in flight (the page stays in this L1). */
+  redisWritesSkipped?: number
 }
 
 export declare class VsfPageCache {

@@ -176,10 +176,10 @@ class SharedPages {
     binding.vsfRedisDelete(this.#handle, rk)
   }
 
-  /** `{ l2Hits, invalidationsReceived, redisErrors, redisAvailable, redisSynced }` */
+  /** `{ l2Hits, invalidationsReceived, redisErrors, redisAvailable, redisSynced, redisWritesSkipped }` */
   stats () {
     const s = binding.vsfRedisStats(this.#handle)
-    return { l2Hits: s[0], invalidationsReceived: s[1], redisErrors: s[2], redisAvailable: s[3] === 1, redisSynced: s[4] === 1 }
+    return { l2Hits: s[0], invalidationsReceived: s[1], redisErrors: s[2], redisAvailable: s[3] === 1, redisSynced: s[4] === 1, redisWritesSkipped: s[5] }
   }
 
   close () {

@@ -348,6 +348,7 @@ class VsfPageCache {
         if (outcome === redisTier.HIT) this.#coalescedWaits++
       }
       if (outcome === redisTier.HIT) {
+        json = json.toString() // a Buffer over the value read from Redis
         const parsed = id >= 0 ? this.#remember(k, id, json) : JSON.parse(json)
         settle.resolve({ content: undefined, json, parsed })
         return copyOf(parsed)

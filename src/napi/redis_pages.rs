@@ -14,7 +14,7 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::page_cache::PageHandle;
-use super::redis_client::{client_options, deadline, spawn_promise};
+use super::redis_client::{client_options, deadline, spawn_promise, SharedBuffer};
 use crate::redis::pages::{Fetched, SharedPages};
 use crate::redis::RedisClient;
 use crate::store::pages::{InsertOutcome, PageId};
@@ -24,21 +24,19 @@ pub struct SharedHandle {
     shared: SharedPages,
 }
 
-/// `[outcome, json, id, token]`: outcome 0 hit (json, id of the L1 copy or
-/// -1), 1 render (token: the lock, or null), 2 wait, 3 offline.
-type FetchReply = (u32, Option<String>, f64, Option<String>);
+/// `[outcome, json, id, token]`: outcome 0 hit (json as a Buffer over the
+/// value read, no copy in Rust; id of the L1 copy or -1), 1 render (token:
+/// the lock, or null), 2 wait, 3 offline.
+type FetchReply = (u32, Option<SharedBuffer>, f64, Option<String>);
 
 fn reply(fetched: Fetched) -> FetchReply {
     match fetched {
-        Fetched::Hit { content, outcome } => match String::from_utf8(content.to_vec()) {
-            Ok(json) => (
-                0,
-                Some(json),
-                outcome.stored.map_or(-1.0, |id| id as f64),
-                None,
-            ),
-            Err(_) => (1, None, -1.0, None),
-        },
+        Fetched::Hit { content, outcome } => (
+            0,
+            Some(SharedBuffer(content)),
+            outcome.stored.map_or(-1.0, |id| id as f64),
+            None,
+        ),
         Fetched::Render { token } => (1, None, -1.0, token),
         Fetched::Wait => (2, None, -1.0, None),
         Fetched::Offline => (3, None, -1.0, None),
@@ -223,7 +221,7 @@ pub fn vsf_redis_invalidate_all<'env>(
     })
 }
 
-/// `[l2Hits, invalidationsReceived, redisErrors, available (0/1), synced (0/1)]`.
+/// `[l2Hits, invalidationsReceived, redisErrors, available (0/1), synced (0/1), writesSkipped]`.
 #[napi(catch_unwind)]
 pub fn vsf_redis_stats(handle: &External<SharedHandle>) -> Vec<f64> {
     let s = handle.shared.stats();
@@ -233,6 +231,7 @@ pub fn vsf_redis_stats(handle: &External<SharedHandle>) -> Vec<f64> {
         s.errors as f64,
         s.available as u8 as f64,
         s.synced as u8 as f64,
+        s.writes_skipped as f64,
     ]
 }
 

@@ -65,16 +65,11 @@ pub struct SharedStats {
     pub l2_hits: u64,
     pub invalidations_received: u64,
     pub errors: u64,
+    /// Page writes skipped because `MAX_WRITES` were in flight.
+    pub writes_skipped: u64,
     pub synced: bool,
     pub available: bool,
 }
-
-const FETCH_LUA: &str = r#"
-local v = redis.call('GET', KEYS[1])
-if v then return {1, v} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
-return {3}
-"#;
 
 // A page found stale: take its lock, and read the page again in the same
 // step, since a current one may have landed since it was read.
@@ -159,9 +154,14 @@ return e
 const SCAN_COUNT: usize = 1000;
 /// How often a waiter looks again when no "filled" message came.
 const POLL: Duration = Duration::from_millis(25);
+/// Page writes in flight at most. Writes run in the background, under the
+/// same deadline and breaker as reads: a burst of renders queueing thousands
+/// of writes on the connection would push reads past their deadline and open
+/// the breaker. A write over the limit is skipped (counted): the page stays
+/// in this L1 and is rendered again by another instance that needs it.
+const MAX_WRITES: usize = 64;
 
 struct Scripts {
-    fetch: Script,
     lock: Script,
     peek: Script,
     store: Script,
@@ -192,6 +192,8 @@ struct Inner {
     waiters: Mutex<HashMap<String, Arc<Notify>>>,
     pending: Mutex<Pending>,
     resyncing: AtomicBool,
+    writes: Arc<tokio::sync::Semaphore>,
+    writes_skipped: AtomicU64,
     report: Reporter,
     next_token: AtomicU64,
     l2_hits: AtomicU64,
@@ -259,7 +261,6 @@ impl SharedPages {
             tags_key: format!("{p}vsf:tags:{{{p}vsf}}"),
             lock_timeout,
             scripts: Scripts {
-                fetch: Script::new(FETCH_LUA),
                 lock: Script::new(LOCK_LUA),
                 peek: Script::new(PEEK_LUA),
                 store: Script::new(STORE_LUA),
@@ -272,6 +273,8 @@ impl SharedPages {
             waiters: Mutex::new(HashMap::new()),
             pending: Mutex::new(Pending::default()),
             resyncing: AtomicBool::new(false),
+            writes: Arc::new(tokio::sync::Semaphore::new(MAX_WRITES)),
+            writes_skipped: AtomicU64::new(0),
             report,
             next_token: AtomicU64::new(1),
             l2_hits: AtomicU64::new(0),
@@ -310,6 +313,7 @@ impl SharedPages {
             l2_hits: i.l2_hits.load(Ordering::Relaxed),
             invalidations_received: i.invalidations_received.load(Ordering::Relaxed),
             errors: i.errors.load(Ordering::Relaxed),
+            writes_skipped: i.writes_skipped.load(Ordering::Relaxed),
             synced: i.coherent.is_synced(),
             available: i.client.is_available(),
         }
@@ -333,9 +337,9 @@ impl SharedPages {
         format!("{}-{n}-{nanos}", std::process::id())
     }
 
-    /// An L1 miss of `l1_key` (page key `key` in Redis): one round trip that
-    /// reads the page and, if there is none, takes its lock (a second one when
-    /// the page found is stale). Both together stay within the command
+    /// An L1 miss of `l1_key` (page key `key` in Redis): a `GET` of the page
+    /// and, when it is missing or stale, a second round trip that takes its
+    /// lock (and reads the page again, in case a current one just landed). Both together stay within the command
     /// deadline (plus a little, so that a single call's own timeout, which
     /// opens the breaker, fires first).
     pub async fn fetch(&self, l1_key: &str, key: &str, now: f64) -> Fetched {
@@ -355,48 +359,33 @@ impl SharedPages {
             return Fetched::Offline;
         }
         let token = self.token();
-        let (page, lock) = (self.page_key(key), self.lock_key(key));
-        let ms = inner.lock_timeout.as_millis().to_string();
-        let reply: Result<Value, CallError> = inner
-            .client
-            .call(|mut c| {
-                let mut s = inner.scripts.fetch.prepare_invoke();
-                s.key(&page).key(&lock).arg(&token).arg(&ms);
-                async move { s.invoke_async(&mut c).await }
-            })
-            .await;
-        let items = match reply {
-            Ok(Value::Array(items)) => items,
-            Ok(other) => {
-                inner.report_error(format!("unexpected reply to a page read: {other:?}"));
-                return Fetched::Offline;
-            }
+        let page = self.page_key(key);
+        // A plain GET: the value comes back without passing through Lua.
+        let mut cmd = ::redis::cmd("GET");
+        cmd.arg(&page);
+        let value = match inner.client.query::<Option<Vec<u8>>>(&cmd).await {
+            Ok(Some(v)) => Bytes::from(v),
+            // Missing: take the lock (the script reads the page again).
+            Ok(None) => return self.lock(l1_key, key, token, now).await,
             Err(e) => {
                 self.failed("page read", &e);
                 return Fetched::Offline;
             }
         };
-        match items.first().and_then(number) {
-            Some(1) => {
-                let value = items.get(1).and_then(text).map(Bytes::copy_from_slice);
-                match value.map(|v| inner.coherent.admit(l1_key, &v, now)) {
-                    Some(Ok(Admitted::Current { content, outcome })) => {
-                        inner.l2_hits.fetch_add(1, Ordering::Relaxed);
-                        Fetched::Hit { content, outcome }
-                    }
-                    Some(Ok(Admitted::Unsynced)) => Fetched::Offline,
-                    Some(Err(e)) => {
-                        inner.report_error(format!(
-                            "value under {page} is not a page ({e}); rendering anew"
-                        ));
-                        self.lock(l1_key, key, token, now).await
-                    }
-                    // Stale or expired: render anew, under the lock.
-                    _ => self.lock(l1_key, key, token, now).await,
-                }
+        match inner.coherent.admit(l1_key, &value, now) {
+            Ok(Admitted::Current { content, outcome }) => {
+                inner.l2_hits.fetch_add(1, Ordering::Relaxed);
+                Fetched::Hit { content, outcome }
             }
-            Some(2) => Fetched::Render { token: Some(token) },
-            _ => Fetched::Wait,
+            Ok(Admitted::Unsynced) => Fetched::Offline,
+            Err(e) => {
+                inner.report_error(format!(
+                    "value under {page} is not a page ({e}); rendering anew"
+                ));
+                self.lock(l1_key, key, token, now).await
+            }
+            // Stale or expired: render anew, under the lock.
+            Ok(_) => self.lock(l1_key, key, token, now).await,
         }
     }
 
@@ -549,7 +538,16 @@ impl SharedPages {
         };
         let ttl = expires_at - now;
         let closed = inner.subscription.lock().is_none();
-        if ttl > 0.0 && inner.client.is_available() && !closed {
+        let permit = if ttl > 0.0 && inner.client.is_available() && !closed {
+            let permit = inner.writes.clone().try_acquire_owned().ok();
+            if permit.is_none() {
+                inner.writes_skipped.fetch_add(1, Ordering::Relaxed);
+            }
+            permit
+        } else {
+            None
+        };
+        if let Some(permit) = permit {
             let ttl = if ttl.is_finite() {
                 (ttl.ceil() as u64).max(1).to_string()
             } else {
@@ -575,6 +573,7 @@ impl SharedPages {
                         async move { s.invoke_async(&mut c).await }
                     })
                     .await;
+                drop(permit);
                 if let Err(e) = r {
                     this.failed("page write", &e);
                 }
