@@ -229,6 +229,100 @@ export declare function policySummary(cacheControl: unknown): void
  */
 export declare function policyTime(): number
 
+/**
+ * Runs one command (`args[0]` is its name) through the client's deadline
+ * and breaker; resolves with the reply as a string, a number, an array of
+ * those, or null.
+ */
+export declare function redisClientCommand(client: ExternalObject<RedisClient>, args: Array<string>): object
+
+/**
+ * Opens (or shares) the process-wide client for these options. Throws a
+ * `TypeError` naming a URL that cannot be read; never connects.
+ */
+export declare function redisClientOpen(urls: Array<string>, cluster: boolean, commandTimeout: number): ExternalObject<RedisClient>
+
+/** `[available (0/1), errors, reconnects]` of a client. */
+export declare function redisClientState(client: ExternalObject<RedisClient>): Array<number>
+
+/**
+ * Calls `callback(message: Buffer)` for every message on `channel`, and
+ * `callback(null)` whenever messages may have been missed (disconnect,
+ * resubscription): clear or re-read what depends on them. The callback runs
+ * through an unref'd threadsafe function: it never keeps the process alive.
+ */
+export declare function redisClientSubscribe(client: ExternalObject<RedisClient>, channel: string, callback: (arg: Buffer | undefined | null) => void): ExternalObject<JsSubscription>
+
+/** Drops an unfinished body. */
+export declare function redisStoreAbort(slot: number, writer: number): void
+
+/** Which of `ids` are still in the L1 (1) or gone (0). */
+export declare function redisStoreAlive(slot: number, ids: Array<number>): Array<number>
+
+/**
+ * Copies a chunk into writer `writer` (negative: a new writer); returns its
+ * id, or -1 when the body passed `maxEntrySize`.
+ */
+export declare function redisStoreAppend(slot: number, writer: number, chunk: Buffer): number
+
+/** The body of a live L1 entry as a Buffer over the stored bytes, or null. */
+export declare function redisStoreBody(slot: number, id: number): Buffer | null
+
+/** Frees the slot now (the shared store goes with its last handle). */
+export declare function redisStoreClose(slot: number): void
+
+/** Removes every variant of the resource in Redis and every L1. */
+export declare function redisStoreDelete(slot: number, origin: string, path: string): object
+
+/**
+ * Reads the resource from Redis: resolves with `[meta, body, meta, body,
+ * ...]` (metadata JSON strings and Buffers) for the live variants of
+ * `method`, in write order (fills the L1 when that is safe); rejects when
+ * Redis did not answer in time.
+ */
+export declare function redisStoreFetch(slot: number, method: string, origin: string, path: string, now: number): object
+
+/**
+ * The L1's live variants for `method` (as `memoryStoreLookup` returns them),
+ * else `-1` (ask Redis) or `-2` (Redis is off the request path: a miss now).
+ */
+export declare function redisStoreLookup(slot: number, method: string, origin: string, path: string, touch: number, now: number): number | Array<number>
+
+/** The stored metadata JSON of a live L1 entry, or null. */
+export declare function redisStoreMeta(slot: number, id: number): string | null
+
+/**
+ * Opens a store; returns `[slot, owner]` as `memoryStoreOpen` does.
+ * `l1_max_size < 0`: no L1. Throws `InvalidArg` for a URL that cannot be
+ * read, `GenericFailure` when `name` is open with other options.
+ */
+export declare function redisStoreOpen(urls: Array<string>, cluster: boolean, commandTimeout: number, keyPrefix: string, l1MaxSize: number, l1MaxCount: number, maxEntrySize: number, name?: string | undefined | null): Array<number | ExternalObject<RedisSlot>>
+
+/** Counts a fetch's outcome after the shell matched Vary: hit or miss. */
+export declare function redisStoreRecord(slot: number, hit: boolean): void
+
+/**
+ * Ids removed from the L1 since this handle last asked (`-1` first: the
+ * log overflowed).
+ */
+export declare function redisStoreRemoved(slot: number): Array<number>
+
+/**
+ * `[l1Hits, l2Hits, misses, writes, errors, reconnects, l1Size, l1Count]`;
+ * `touch` as in `redis_store_lookup`.
+ */
+export declare function redisStoreStats(slot: number, touch: number): Array<number>
+
+/**
+ * Stores writer `writer`'s body (negative: empty) as one variant, in one
+ * atomic script that also publishes the invalidation. This process' L1
+ * forgets the resource at once; the Promise settles when Redis answered.
+ */
+export declare function redisStoreWrite(slot: number, writer: number, method: string, origin: string, path: string, variant: string, meta: string, deleteAt: number, now: number, request: string): object
+
+/** Ends a subscription now (idempotent). */
+export declare function redisSubscriptionClose(subscription: ExternalObject<JsSubscription>): void
+
 /** Drops an unfinished body. */
 export declare function sqliteStoreAbort(slot: number, writer: number): void
 
