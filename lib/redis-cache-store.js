@@ -18,6 +18,7 @@ const DEFAULT_COMMAND_TIMEOUT = 250
 
 const kCommit = Symbol('commit')
 const kAbort = Symbol('abort')
+const kAppend = Symbol('append')
 
 const noop = () => {}
 
@@ -45,10 +46,9 @@ function encodeRequest (headers) {
 /** Writable returned by createWriteStream: chunks are copied into Rust; the
  * final callback runs when Redis acknowledged the write (or it failed). */
 class RedisWriter extends Writable {
-  constructor (store, handle, maxEntrySize, key, variant, meta, value) {
+  constructor (store, maxEntrySize, key, variant, meta, value) {
     super()
     this.store = store
-    this.handle = handle
     this.maxEntrySize = maxEntrySize
     this.key = key
     this.request = encodeRequest(snapshotHeaders(key.headers))
@@ -67,7 +67,13 @@ class RedisWriter extends Writable {
       this.destroy()
       return callback()
     }
-    if (chunk.byteLength > 0) this.writer = binding.redisStoreAppend(this.handle, this.writer, chunk)
+    if (chunk.byteLength > 0) {
+      this.writer = this.store[kAppend](this.writer, chunk)
+      if (this.writer === -2) { // the store was closed meanwhile
+        this.destroy()
+        return callback()
+      }
+    }
     callback()
   }
 
@@ -293,7 +299,13 @@ class RedisCacheStore {
     } catch (err) {
       throw new TypeError(`expected value to be serialisable (headers, vary, cacheControlDirectives): ${err.message}`)
     }
-    return new RedisWriter(this, this.#handle, this.#maxEntrySize, key, variantKey(value.vary), meta, value)
+    return new RedisWriter(this, this.#maxEntrySize, key, variantKey(value.vary), meta, value)
+  }
+
+  /** Appends a chunk to a writer; -2 once the store is closed. */
+  [kAppend] (writer, chunk) {
+    if (this.#closed) return -2
+    return binding.redisStoreAppend(this.#handle, writer, chunk)
   }
 
   [kAbort] (writer) {
@@ -374,8 +386,7 @@ class RedisCacheStore {
     await Promise.allSettled([...this.#inflight.values()])
     this.#closed = true
     this.#memo.clear()
-    binding.redisStoreClose(this.#handle)
-    this.#owner = null
+    binding.redisStoreClose(this.#owner)
   }
 }
 
