@@ -268,8 +268,11 @@ export declare function redisStoreAppend(slot: number, writer: number, chunk: Bu
 /** The body of a live L1 entry as a Buffer over the stored bytes, or null. */
 export declare function redisStoreBody(slot: number, id: number): Buffer | null
 
-/** Frees the slot now (the shared store goes with its last handle). */
-export declare function redisStoreClose(slot: number): void
+/**
+ * Frees the store object's slot now (the shared store goes with its last
+ * handle); idempotent.
+ */
+export declare function redisStoreClose(owner: ExternalObject<RedisSlot>): void
 
 /** Removes every variant of the resource in Redis and every L1. */
 export declare function redisStoreDelete(slot: number, origin: string, path: string): object

@@ -5,6 +5,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
@@ -29,16 +30,30 @@ thread_local! {
     static HANDLES: RefCell<Vec<Option<Rc<RedisHandle>>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Owned by the JS store object: frees its slot when collected.
-pub struct RedisSlot(usize);
+/// Owned by the JS store object: frees its slot on `close()` or when
+/// collected, whichever comes first (once: the slot may have been reused by
+/// another store since).
+pub struct RedisSlot {
+    slot: usize,
+    freed: AtomicBool,
+}
 
-impl Drop for RedisSlot {
-    fn drop(&mut self) {
+impl RedisSlot {
+    fn free(&self) {
+        if self.freed.swap(true, Ordering::SeqCst) {
+            return;
+        }
         let _ = HANDLES.try_with(|h| {
-            if let Some(slot) = h.borrow_mut().get_mut(self.0) {
+            if let Some(slot) = h.borrow_mut().get_mut(self.slot) {
                 *slot = None;
             }
         });
+    }
+}
+
+impl Drop for RedisSlot {
+    fn drop(&mut self) {
+        self.free();
     }
 }
 
@@ -116,18 +131,18 @@ pub fn redis_store_open(
     });
     Ok(vec![
         Either::A(slot as u32),
-        Either::B(External::new(RedisSlot(slot))),
+        Either::B(External::new(RedisSlot {
+            slot,
+            freed: AtomicBool::new(false),
+        })),
     ])
 }
 
-/// Frees the slot now (the shared store goes with its last handle).
+/// Frees the store object's slot now (the shared store goes with its last
+/// handle); idempotent.
 #[napi(catch_unwind)]
-pub fn redis_store_close(slot: u32) {
-    let _ = HANDLES.try_with(|h| {
-        if let Some(s) = h.borrow_mut().get_mut(slot as usize) {
-            *s = None;
-        }
-    });
+pub fn redis_store_close(owner: &External<RedisSlot>) {
+    owner.free();
 }
 
 fn with_key<R>(
