@@ -651,7 +651,7 @@ impl SharedPages {
     /// this L1)`.
     pub async fn invalidate_all(&self) -> Result<u64, String> {
         let inner = &self.0;
-        let here = inner.coherent.pages().count();
+        let here = inner.coherent.pages().stats().count;
         match inner.send_invalidate_all().await {
             Ok(()) => Ok(here),
             Err(e) => {

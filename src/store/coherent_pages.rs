@@ -177,9 +177,9 @@ impl CoherentPages {
             );
         }
         // Pages the L1 dropped by itself (evicted, expired): prune in batches.
-        if state.stamps.len() > 1024 && state.stamps.len() as u64 > 2 * self.pages.count() {
+        if state.stamps.len() > 1024 && state.stamps.len() as u64 > 2 * self.pages.stats().count {
             let pages = &self.pages;
-            state.stamps.retain(|id, _| pages.contains(*id));
+            state.stamps.retain(|id, _| pages.content(*id).is_some());
         }
     }
 
