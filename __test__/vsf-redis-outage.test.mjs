@@ -8,7 +8,7 @@
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startRedis, redisSkipReason } from './helpers/redis-server.mjs'
-import { startInstances, percentile } from './helpers/vsf-instances.mjs'
+import { startInstances, startProxy, percentile } from './helpers/vsf-instances.mjs'
 
 const P = (value) => ({ prefix: 'P', value })
 const skip = redisSkipReason()
@@ -105,6 +105,33 @@ describe('ferrocache/vsf on Redis: outages', { skip: skip ?? false, timeout: 800
     // Replayed when Redis answers again: B and C drop the page.
     const seen = await Promise.all([b, c].map((n) => n.call('watch', { route, old, timeout: 8000 })))
     for (const s of seen) assert.notEqual(s.t, null)
+  })
+
+  test('an instance cut off from Redis while another invalidates stops serving the stale page once it reconnects', async () => {
+    // D reaches Redis through a proxy; A directly. Cutting the proxy loses the
+    // broadcast for D: the resync after its reconnect must make up for it.
+    const proxy = await startProxy(redis.port)
+    const [d] = await startInstances(1, { url: `redis://127.0.0.1:${proxy.port}`, renderDelay: 5 }, 4)
+    const a = nodes[0]
+    try {
+      const route = '/p/island'
+      await a.call('tags', { route, tags: [P('island')] })
+      await d.call('tags', { route, tags: [P('island')] })
+      const old = (await a.call('get', { route })).htmls[0]
+      assert.deepEqual((await d.call('get', { route })).htmls, [old], 'D serves A\'s page')
+      proxy.cut()
+      const inv = await a.call('invalidate', { tags: 'Pisland' })
+      assert.equal(inv.status, 200)
+      assert.deepEqual((await d.call('get', { route })).htmls, [old], 'cut off: D cannot know yet (its L1 keeps serving)')
+      await sleep(300)
+      proxy.restore()
+      const seen = await d.call('watch', { route, old, timeout: 8000 })
+      assert.notEqual(seen.t, null, 'after reconnecting, D no longer serves the invalidated page')
+      assert.equal((await d.call('stats')).unhandled, 0)
+    } finally {
+      await d.stop()
+      await proxy.close()
+    }
   })
 
   test('Redis killed and restarted empty: requests answered throughout, coherent after', async (t) => {

@@ -2,6 +2,7 @@
 // __test__/vsf-redis-instance.mjs: the real @vue-storefront/cache module with
 // ferrocache/vsf on Redis) and drives them over IPC.
 import { fork } from 'node:child_process'
+import net from 'node:net'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 
@@ -52,17 +53,52 @@ async function startInstance (config) {
   }
 }
 
-/** `n` instances on `url`, each with its own `pad` (1, 2, 3, …), synced with Redis. */
-export async function startInstances (n, config) {
+/** `n` instances on `url`, each with its own `pad` (firstPad, firstPad + 1, …), synced with Redis. */
+export async function startInstances (n, config, firstPad = 1) {
   const instances = []
   try {
-    for (let i = 0; i < n; i++) instances.push(await startInstance({ ...config, pad: i + 1 }))
+    for (let i = 0; i < n; i++) instances.push(await startInstance({ ...config, pad: firstPad + i }))
     await Promise.all(instances.map((s) => s.call('ready', {})))
   } catch (err) {
     await Promise.all(instances.map((s) => s.stop()))
     throw err
   }
   return instances
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `port`: `cut()` drops its connections
+ * and refuses new ones (this side of the network is cut off), `restore()`
+ * lets connections through again.
+ */
+export async function startProxy (port) {
+  const sockets = new Set()
+  let cut = false
+  const server = net.createServer((client) => {
+    if (cut) return client.destroy()
+    const upstream = net.connect(port, '127.0.0.1')
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('error', () => { client.destroy(); upstream.destroy() })
+      s.on('close', () => { sockets.delete(s); client.destroy(); upstream.destroy() })
+    }
+    client.pipe(upstream)
+    upstream.pipe(client)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    port: server.address().port,
+    cut () {
+      cut = true
+      for (const s of sockets) s.destroy()
+    },
+    restore () { cut = false },
+    close () {
+      for (const s of sockets) s.destroy()
+      return new Promise((resolve) => server.close(resolve))
+    }
+  }
 }
 
 /** Percentile of numbers (nearest rank). */
