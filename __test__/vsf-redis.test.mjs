@@ -55,6 +55,7 @@ test('options.redis is validated with errors naming the field', () => {
   for (const [redis, type, message] of cases) {
     assert.throws(() => vsf.default({ redis }), (err) => err instanceof type && message.test(err.message), JSON.stringify(redis))
   }
+  assert.throws(() => vsf.default({ name: 'shared', redis: { url } }), (err) => err instanceof TypeError && /options\.name cannot be combined with options\.redis/.test(err.message))
 })
 
 test('without redis.url the driver is the in-process one (the Redis driver\'s ioredis options are ignored)', async () => {

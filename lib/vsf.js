@@ -92,6 +92,11 @@ function readOptions (opts) {
     throw new TypeError(`${WHERE} options.name must be a non-empty string, got ${typeName(name)}`)
   }
   const redis = redisTier.readRedisOptions(opts.redis)
+  if (redis !== null && name !== undefined) {
+    // Each driver keeps the tag versions of the pages it put in L1; drivers
+    // sharing one named L1 would not know each other's.
+    throw new TypeError(`${WHERE} options.name cannot be combined with options.redis (one L1 per driver when pages are shared through Redis)`)
+  }
   return { maxSize, maxCount, memoSize, ttl, keyPrefix, invalidatedHeader, onError, name, redis }
 }
 
