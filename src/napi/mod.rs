@@ -9,6 +9,7 @@ pub mod memory_store;
 pub mod page_cache;
 pub mod panic_hooks;
 pub mod redis_client;
+pub mod redis_port;
 pub mod redis_store;
 pub mod sqlite_store;
 pub mod writers;
