@@ -253,6 +253,12 @@ export declare function redisClientState(client: ExternalObject<RedisClient>): A
  */
 export declare function redisClientSubscribe(client: ExternalObject<RedisClient>, channel: string, callback: (arg: Buffer | undefined | null) => void): ExternalObject<JsSubscription>
 
+/**
+ * Installs this thread's port: `settle(batch)` is called with `[id, ok,
+ * value, ...]` for every finished call. Calling it again replaces `settle`.
+ */
+export declare function redisPortOpen(settle: (batch: Array<unknown>) => void): void
+
 /** Drops an unfinished body. */
 export declare function redisStoreAbort(slot: number, writer: number): void
 
@@ -274,16 +280,19 @@ export declare function redisStoreBody(slot: number, id: number): Buffer | null
  */
 export declare function redisStoreClose(owner: ExternalObject<RedisSlot>): void
 
-/** Removes every variant of the resource in Redis and every L1. */
-export declare function redisStoreDelete(slot: number, origin: string, path: string): object
+/**
+ * Removes every variant of the resource in Redis and every L1; `id`
+ * completes when Redis answered.
+ */
+export declare function redisStoreDelete(slot: number, id: number, origin: string, path: string): void
 
 /**
- * Reads the resource from Redis: resolves with `[meta, body, meta, body,
- * ...]` (metadata JSON strings and Buffers) for the live variants of
- * `method`, in write order (fills the L1 when that is safe); rejects when
- * Redis did not answer in time.
+ * Reads the resource from Redis; completes `id` on the port with `[meta,
+ * body, meta, body, ...]` (metadata JSON strings and Buffers) for the live
+ * variants of `method`, in write order (filling the L1 when that is safe),
+ * or with an error when Redis did not answer in time.
  */
-export declare function redisStoreFetch(slot: number, method: string, origin: string, path: string, now: number): object
+export declare function redisStoreFetch(slot: number, id: number, method: string, origin: string, path: string, now: number): void
 
 /**
  * The L1's live variants for `method` (as `memoryStoreLookup` returns them),
@@ -319,9 +328,9 @@ export declare function redisStoreStats(slot: number, touch: number): Array<numb
 /**
  * Stores writer `writer`'s body (negative: empty) as one variant, in one
  * atomic script that also publishes the invalidation. This process' L1
- * forgets the resource at once; the Promise settles when Redis answered.
+ * forgets the resource at once; `id` completes when Redis answered.
  */
-export declare function redisStoreWrite(slot: number, writer: number, method: string, origin: string, path: string, variant: string, meta: string, deleteAt: number, now: number, request: string): object
+export declare function redisStoreWrite(slot: number, id: number, writer: number, method: string, origin: string, path: string, variant: string, meta: string, deleteAt: number, now: number, request: string): void
 
 /** Ends a subscription now (idempotent). */
 export declare function redisSubscriptionClose(subscription: ExternalObject<JsSubscription>): void
@@ -401,8 +410,11 @@ export declare function sqliteStoreReadAsync(slot: number, packed: string, id: n
  */
 export declare function sqliteStoreStats(slot: number): Array<number>
 
-/** Waits for another instance's render of `key` (at most the lock timeout). */
-export declare function vsfRedisAwait(handle: ExternalObject<SharedHandle>, l1Key: string, key: string, now: number): object
+/**
+ * Waits for another instance's render of `key` (at most the lock timeout);
+ * completes `id` as `vsf_redis_fetch` does.
+ */
+export declare function vsfRedisAwait(handle: ExternalObject<SharedHandle>, id: number, l1Key: string, key: string, now: number): void
 
 /** Stops listening to Redis (idempotent). */
 export declare function vsfRedisClose(handle: ExternalObject<SharedHandle>): void
@@ -411,10 +423,11 @@ export declare function vsfRedisClose(handle: ExternalObject<SharedHandle>): voi
 export declare function vsfRedisDelete(handle: ExternalObject<SharedHandle>, key: string): void
 
 /**
- * An L1 miss: reads the page from Redis (taking its lock when missing).
- * Resolves to a `FetchReply`; never rejects for a Redis failure (offline).
+ * An L1 miss: reads the page from Redis (taking its lock when missing);
+ * completes `id` on this thread's port (`lib/redis-port.js`). Never fails
+ * for a Redis failure (offline).
  */
-export declare function vsfRedisFetch(handle: ExternalObject<SharedHandle>, l1Key: string, key: string, now: number): object
+export declare function vsfRedisFetch(handle: ExternalObject<SharedHandle>, id: number, l1Key: string, key: string, now: number): void
 
 /** The generation a render records when it starts. */
 export declare function vsfRedisGeneration(handle: ExternalObject<SharedHandle>): number

@@ -885,6 +885,7 @@ module.exports.redisClientCommand = nativeBinding.redisClientCommand
 module.exports.redisClientOpen = nativeBinding.redisClientOpen
 module.exports.redisClientState = nativeBinding.redisClientState
 module.exports.redisClientSubscribe = nativeBinding.redisClientSubscribe
+module.exports.redisPortOpen = nativeBinding.redisPortOpen
 module.exports.redisStoreAbort = nativeBinding.redisStoreAbort
 module.exports.redisStoreAlive = nativeBinding.redisStoreAlive
 module.exports.redisStoreAppend = nativeBinding.redisStoreAppend

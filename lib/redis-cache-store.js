@@ -2,6 +2,7 @@
 
 const { Writable } = require('node:stream')
 const binding = require('../binding.js')
+const port = require('./redis-port.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
 const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
 
@@ -231,14 +232,9 @@ class RedisCacheStore {
   }
 
   #fetch (method, origin, path, headers) {
-    let pending
-    try {
-      pending = binding.redisStoreFetch(this.#handle, method, origin, path, Date.now())
-    } catch (err) {
-      this.#reportError(err)
-      return undefined
-    }
-    return pending.then((parts) => {
+    const handle = this.#handle
+    const now = Date.now()
+    return port.call((id) => binding.redisStoreFetch(handle, id, method, origin, path, now)).then((parts) => {
       if (this.#memo.size !== 0) this.#forget(binding.redisStoreRemoved(this.#handle))
       for (let i = 0; i < parts.length; i += 2) {
         const m = parse(parts[i], parts[i + 1], 0)
@@ -317,8 +313,9 @@ class RedisCacheStore {
     const k = w.key
     return this.#sequence(k.origin, k.path, () => {
       if (this.#closed) return undefined
-      return binding.redisStoreWrite(this.#handle, writer, k.method, k.origin, k.path, w.variant, w.meta,
-        w.deleteAt, Date.now(), w.request)
+      const handle = this.#handle
+      return port.call((id) => binding.redisStoreWrite(handle, id, writer, k.method, k.origin, k.path, w.variant, w.meta,
+        w.deleteAt, Date.now(), w.request))
     })
   }
 
@@ -332,7 +329,8 @@ class RedisCacheStore {
     key = readResourceKey(key)
     return this.#sequence(key.origin, key.path, () => {
       if (this.#closed) return undefined
-      return binding.redisStoreDelete(this.#handle, key.origin, key.path)
+      const handle = this.#handle
+      return port.call((id) => binding.redisStoreDelete(handle, id, key.origin, key.path))
     })
   }
 

@@ -12,6 +12,7 @@
 // what `lib/vsf.js` needs; the work happens in Rust (`src/redis/pages.rs`).
 
 const binding = require('../binding.js')
+const port = require('./redis-port.js')
 
 const WHERE = 'ferrocache/vsf'
 const DEFAULT_KEY_PREFIX = 'ferrocache:'
@@ -85,6 +86,15 @@ function readRedisOptions (r) {
   return { urls, cluster, keyPrefix, commandTimeout, lockTimeout, onError }
 }
 
+/** `[meta, json]` from the port (src/napi/redis_pages.rs#completion) as `[outcome, json, id, token]`. */
+function reply ([meta, json]) {
+  const a = meta.indexOf(' ')
+  const b = meta.indexOf(' ', a + 1)
+  const outcome = Number(meta.slice(0, a))
+  const token = meta.slice(b + 1)
+  return [outcome, outcome === HIT ? json : null, Number(meta.slice(a + 1, b)), token === '' ? null : token]
+}
+
 function defaultOnRedisError (err) {
   process.emitWarning(err.message, { code: 'FERROCACHE_VSF_REDIS' })
 }
@@ -122,29 +132,21 @@ class SharedPages {
     return binding.vsfRedisGeneration(this.#handle)
   }
 
-  /** Resolves to `[outcome, json, id, token]`; never rejects. */
+  /** Resolves to `[outcome, json (Buffer), id, token]`; never rejects. */
   fetch (k, rk) {
-    let p
-    try {
-      p = binding.vsfRedisFetch(this.#handle, k, rk, Date.now())
-    } catch (err) {
-      p = Promise.reject(err)
-    }
-    return p.catch((err) => {
+    const handle = this.#handle
+    const now = Date.now()
+    return port.call((id) => binding.vsfRedisFetch(handle, id, k, rk, now)).then(reply, (err) => {
       this.report(err)
       return [OFFLINE, null, -1, null]
     })
   }
 
-  /** Waits for another instance's render of `rk`; resolves to `[HIT, json, id]` or `[RENDER]`. */
+  /** Waits for another instance's render of `rk`; resolves like `fetch`. */
   await (k, rk) {
-    let p
-    try {
-      p = binding.vsfRedisAwait(this.#handle, k, rk, Date.now())
-    } catch (err) {
-      p = Promise.reject(err)
-    }
-    return p.catch((err) => {
+    const handle = this.#handle
+    const now = Date.now()
+    return port.call((id) => binding.vsfRedisAwait(handle, id, k, rk, now)).then(reply, (err) => {
       this.report(err)
       return [OFFLINE, null, -1, null]
     })

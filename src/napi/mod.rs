@@ -10,6 +10,7 @@ pub mod page_cache;
 pub mod panic_hooks;
 pub mod redis_client;
 pub mod redis_pages;
+pub mod redis_port;
 pub mod redis_store;
 pub mod sqlite_store;
 pub mod writers;

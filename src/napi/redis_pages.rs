@@ -14,7 +14,8 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::page_cache::PageHandle;
-use super::redis_client::{client_options, deadline, spawn_promise, SharedBuffer};
+use super::redis_client::{client_options, deadline, spawn_promise};
+use super::redis_port::{spawn_completion, Payload};
 use crate::redis::pages::{Fetched, SharedPages};
 use crate::redis::RedisClient;
 use crate::store::pages::{InsertOutcome, PageId};
@@ -22,25 +23,6 @@ use crate::store::pages::{InsertOutcome, PageId};
 /// One driver's Redis tier.
 pub struct SharedHandle {
     shared: SharedPages,
-}
-
-/// `[outcome, json, id, token]`: outcome 0 hit (json as a Buffer over the
-/// value read, no copy in Rust; id of the L1 copy or -1), 1 render (token:
-/// the lock, or null), 2 wait, 3 offline.
-type FetchReply = (u32, Option<SharedBuffer>, f64, Option<String>);
-
-fn reply(fetched: Fetched) -> FetchReply {
-    match fetched {
-        Fetched::Hit { content, outcome } => (
-            0,
-            Some(SharedBuffer(content)),
-            outcome.stored.map_or(-1.0, |id| id as f64),
-            None,
-        ),
-        Fetched::Render { token } => (1, None, -1.0, token),
-        Fetched::Wait => (2, None, -1.0, None),
-        Fetched::Offline => (3, None, -1.0, None),
-    }
 }
 
 fn ids(out: &mut Vec<f64>, ids: impl IntoIterator<Item = PageId>) {
@@ -106,34 +88,55 @@ pub fn vsf_redis_generation(handle: &External<SharedHandle>) -> f64 {
     handle.shared.coherent().generation() as f64
 }
 
-/// An L1 miss: reads the page from Redis (taking its lock when missing).
-/// Resolves to a `FetchReply`; never rejects for a Redis failure (offline).
+/// `[meta, json]` through the completion port: `meta` is `"<outcome> <id>
+/// <token>"` (outcome 0 hit, 1 render, 2 wait, 3 offline; id of the L1 copy
+/// or -1; token the lock, or empty) and `json` a Buffer over the value read
+/// (empty unless a hit).
+fn completion(fetched: Fetched) -> Payload {
+    let (meta, body) = match fetched {
+        Fetched::Hit { content, outcome } => (
+            format!("0 {} ", outcome.stored.map_or(-1.0, |id| id as f64)),
+            content,
+        ),
+        Fetched::Render { token } => (format!("1 -1 {}", token.unwrap_or_default()), Bytes::new()),
+        Fetched::Wait => ("2 -1 ".to_owned(), Bytes::new()),
+        Fetched::Offline => ("3 -1 ".to_owned(), Bytes::new()),
+    };
+    Payload::Parts(vec![(meta, body)])
+}
+
+/// An L1 miss: reads the page from Redis (taking its lock when missing);
+/// completes `id` on this thread's port (`lib/redis-port.js`). Never fails
+/// for a Redis failure (offline).
 #[napi(catch_unwind)]
-pub fn vsf_redis_fetch<'env>(
-    env: &'env Env,
+pub fn vsf_redis_fetch(
+    env: &Env,
     handle: &External<SharedHandle>,
+    id: f64,
     l1_key: String,
     key: String,
     now: f64,
-) -> Result<Object<'env>> {
+) -> Result<()> {
     let shared = handle.shared.clone();
-    spawn_promise(env, async move {
-        Ok::<_, String>(reply(shared.fetch(&l1_key, &key, now).await))
+    spawn_completion(env, id, async move {
+        Ok(completion(shared.fetch(&l1_key, &key, now).await))
     })
 }
 
-/// Waits for another instance's render of `key` (at most the lock timeout).
+/// Waits for another instance's render of `key` (at most the lock timeout);
+/// completes `id` as `vsf_redis_fetch` does.
 #[napi(catch_unwind)]
-pub fn vsf_redis_await<'env>(
-    env: &'env Env,
+pub fn vsf_redis_await(
+    env: &Env,
     handle: &External<SharedHandle>,
+    id: f64,
     l1_key: String,
     key: String,
     now: f64,
-) -> Result<Object<'env>> {
+) -> Result<()> {
     let shared = handle.shared.clone();
-    spawn_promise(env, async move {
-        Ok::<_, String>(reply(shared.wait(&l1_key, &key, now).await))
+    spawn_completion(env, id, async move {
+        Ok(completion(shared.wait(&l1_key, &key, now).await))
     })
 }
 

@@ -13,7 +13,8 @@ use napi::{Env, JsString};
 use napi_derive::napi;
 
 use super::convert::{external_buffer, served, with_str};
-use super::redis_client::{client_options, spawn_promise, SharedBuffer};
+use super::redis_client::client_options;
+use super::redis_port::{spawn_completion, Payload};
 use super::writers::BodyWriters;
 use crate::redis::store::{NewVariant, RedisStore, StoreOptions};
 use crate::redis::RedisClient;
@@ -27,6 +28,8 @@ pub struct RedisHandle {
 }
 
 thread_local! {
+    /// The key of the current L1 lookup (reused: the hit path allocates nothing).
+    static KEY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static HANDLES: RefCell<Vec<Option<Rc<RedisHandle>>>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -261,29 +264,30 @@ pub fn redis_store_alive(slot: u32, ids: Vec<f64>) -> Result<Vec<u8>> {
         .collect())
 }
 
-/// Reads the resource from Redis: resolves with `[meta, body, meta, body,
-/// ...]` (metadata JSON strings and Buffers) for the live variants of
-/// `method`, in write order (fills the L1 when that is safe); rejects when
-/// Redis did not answer in time.
+/// Reads the resource from Redis; completes `id` on the port with `[meta,
+/// body, meta, body, ...]` (metadata JSON strings and Buffers) for the live
+/// variants of `method`, in write order (filling the L1 when that is safe),
+/// or with an error when Redis did not answer in time.
 #[napi(catch_unwind)]
-pub fn redis_store_fetch<'env>(
-    env: &'env Env,
+pub fn redis_store_fetch(
+    env: &Env,
     slot: u32,
+    id: f64,
     method: String,
     origin: JsString,
     path: JsString,
     now: f64,
-) -> Result<Object<'env>> {
+) -> Result<()> {
     let h = get_handle(slot)?;
     let fetch = with_key(&h.store, &origin, &path, |key| Ok(h.store.fetch(key, now)))?;
-    spawn_promise(env, async move {
+    spawn_completion(env, id, async move {
         let variants = fetch.await.map_err(|e| e.to_string())?;
-        let mut out: Vec<Either<String, SharedBuffer>> = Vec::new();
-        for v in variants.into_iter().filter(|v| v.method == method) {
-            out.push(Either::A(String::from_utf8_lossy(&v.meta).into_owned()));
-            out.push(Either::B(SharedBuffer(v.body)));
-        }
-        Ok(out)
+        let parts = variants
+            .into_iter()
+            .filter(|v| v.method == method)
+            .map(|v| (String::from_utf8_lossy(&v.meta).into_owned(), v.body))
+            .collect();
+        Ok(Payload::Parts(parts))
     })
 }
 
@@ -313,12 +317,13 @@ pub fn redis_store_abort(slot: u32, writer: i32) -> Result<()> {
 
 /// Stores writer `writer`'s body (negative: empty) as one variant, in one
 /// atomic script that also publishes the invalidation. This process' L1
-/// forgets the resource at once; the Promise settles when Redis answered.
+/// forgets the resource at once; `id` completes when Redis answered.
 #[allow(clippy::too_many_arguments)]
 #[napi(catch_unwind)]
-pub fn redis_store_write<'env>(
-    env: &'env Env,
+pub fn redis_store_write(
+    env: &Env,
     slot: u32,
+    id: f64,
     writer: i32,
     method: String,
     origin: JsString,
@@ -328,7 +333,7 @@ pub fn redis_store_write<'env>(
     delete_at: f64,
     now: f64,
     request: String,
-) -> Result<Object<'env>> {
+) -> Result<()> {
     let h = get_handle(slot)?;
     let body = h
         .writers
@@ -349,20 +354,32 @@ pub fn redis_store_write<'env>(
             },
         ))
     })?;
-    spawn_promise(env, async move { write.await.map_err(|e| e.to_string()) })
+    spawn_completion(env, id, async move {
+        write
+            .await
+            .map(|()| Payload::Undefined)
+            .map_err(|e| e.to_string())
+    })
 }
 
-/// Removes every variant of the resource in Redis and every L1.
+/// Removes every variant of the resource in Redis and every L1; `id`
+/// completes when Redis answered.
 #[napi(catch_unwind)]
-pub fn redis_store_delete<'env>(
-    env: &'env Env,
+pub fn redis_store_delete(
+    env: &Env,
     slot: u32,
+    id: f64,
     origin: JsString,
     path: JsString,
-) -> Result<Object<'env>> {
+) -> Result<()> {
     let h = get_handle(slot)?;
     let delete = with_key(&h.store, &origin, &path, |key| Ok(h.store.delete(key)))?;
-    spawn_promise(env, async move { delete.await.map_err(|e| e.to_string()) })
+    spawn_completion(env, id, async move {
+        delete
+            .await
+            .map(|()| Payload::Undefined)
+            .map_err(|e| e.to_string())
+    })
 }
 
 /// `[l1Hits, l2Hits, misses, writes, errors, reconnects, l1Size, l1Count]`;

@@ -319,16 +319,24 @@ impl RedisStore {
 
     /// The Redis key of a resource (also its L1 key and invalidation message).
     pub fn key(&self, origin: &str, path: &str) -> Vec<u8> {
-        let p = &self.options.key_prefix;
-        let mut key = Vec::with_capacity(p.len() + origin.len() + path.len() + 16);
-        key.extend_from_slice(p.as_bytes());
-        key.push(b'{');
-        key.extend_from_slice(origin.len().to_string().as_bytes());
-        key.push(b':');
-        key.extend_from_slice(origin.as_bytes());
-        key.extend_from_slice(path.as_bytes());
-        key.push(b'}');
+        let mut key = Vec::new();
+        self.write_key(&mut key, origin, path);
         key
+    }
+
+    /// [`RedisStore::key`] into a reused buffer (the L1 hit path allocates nothing).
+    pub fn write_key(&self, out: &mut Vec<u8>, origin: &str, path: &str) {
+        use std::io::Write;
+        let p = &self.options.key_prefix;
+        out.clear();
+        out.reserve(p.len() + origin.len() + path.len() + 24);
+        out.extend_from_slice(p.as_bytes());
+        out.push(b'{');
+        let _ = write!(out, "{}", origin.len());
+        out.push(b':');
+        out.extend_from_slice(origin.as_bytes());
+        out.extend_from_slice(path.as_bytes());
+        out.push(b'}');
     }
 
     fn guard(&self, key: &[u8]) -> Option<FillGuard> {
