@@ -384,6 +384,112 @@ export declare function policySummary(cacheControl: unknown): void
  */
 export declare function policyTime(): number
 
+/**
+ * Runs one command (`args[0]` is its name) through the client's deadline
+ * and breaker; resolves with the reply as a string, a number, an array of
+ * those, or null.
+ */
+export declare function redisClientCommand(client: ExternalObject<RedisClient>, args: Array<string>): object
+
+/**
+ * Opens (or shares) the process-wide client for these options. Throws a
+ * `TypeError` naming a URL that cannot be read; never connects.
+ */
+export declare function redisClientOpen(urls: Array<string>, cluster: boolean, commandTimeout: number): ExternalObject<RedisClient>
+
+/** `[available (0/1), errors, reconnects]` of a client. */
+export declare function redisClientState(client: ExternalObject<RedisClient>): Array<number>
+
+/**
+ * Calls `callback(message: Buffer)` for every message on `channel`, and
+ * `callback(null)` whenever messages may have been missed (disconnect,
+ * resubscription): clear or re-read what depends on them. The callback runs
+ * through an unref'd threadsafe function: it never keeps the process alive.
+ */
+export declare function redisClientSubscribe(client: ExternalObject<RedisClient>, channel: string, callback: (arg: Buffer | undefined | null) => void): ExternalObject<JsSubscription>
+
+/**
+ * Installs this thread's port: `settle(batch)` is called with `[id, ok,
+ * value, ...]` for every finished call. Calling it again replaces `settle`.
+ */
+export declare function redisPortOpen(settle: (batch: Array<unknown>) => void): void
+
+/** Drops an unfinished body. */
+export declare function redisStoreAbort(slot: number, writer: number): void
+
+/** Which of `ids` are still in the L1 (1) or gone (0). */
+export declare function redisStoreAlive(slot: number, ids: Array<number>): Array<number>
+
+/**
+ * Copies a chunk into writer `writer` (negative: a new writer); returns its
+ * id, or -1 when the body passed `maxEntrySize`.
+ */
+export declare function redisStoreAppend(slot: number, writer: number, chunk: Buffer): number
+
+/** The body of a live L1 entry as a Buffer over the stored bytes, or null. */
+export declare function redisStoreBody(slot: number, id: number): Buffer | null
+
+/**
+ * Frees the store object's slot now (the shared store goes with its last
+ * handle); idempotent.
+ */
+export declare function redisStoreClose(owner: ExternalObject<RedisSlot>): void
+
+/**
+ * Removes every variant of the resource in Redis and every L1; `id`
+ * completes when Redis answered.
+ */
+export declare function redisStoreDelete(slot: number, id: number, origin: string, path: string): void
+
+/**
+ * Reads the resource from Redis; completes `id` on the port with `[meta,
+ * body, meta, body, ...]` (metadata JSON strings and Buffers) for the live
+ * variants of `method`, in write order (filling the L1 when that is safe),
+ * or with an error when Redis did not answer in time.
+ */
+export declare function redisStoreFetch(slot: number, id: number, method: string, origin: string, path: string, now: number): void
+
+/**
+ * The L1's live variants for `method` (as `memoryStoreLookup` returns them),
+ * else `-1` (ask Redis) or `-2` (Redis is off the request path: a miss now).
+ */
+export declare function redisStoreLookup(slot: number, method: string, origin: string, path: string, touch: number, now: number): number | Array<number>
+
+/** The stored metadata JSON of a live L1 entry, or null. */
+export declare function redisStoreMeta(slot: number, id: number): string | null
+
+/**
+ * Opens a store; returns `[slot, owner]` as `memoryStoreOpen` does.
+ * `l1_max_size < 0`: no L1. Throws `InvalidArg` for a URL that cannot be
+ * read, `GenericFailure` when `name` is open with other options.
+ */
+export declare function redisStoreOpen(urls: Array<string>, cluster: boolean, commandTimeout: number, keyPrefix: string, l1MaxSize: number, l1MaxCount: number, maxEntrySize: number, name?: string | undefined | null): Array<number | ExternalObject<RedisSlot>>
+
+/** Counts a fetch's outcome after the shell matched Vary: hit or miss. */
+export declare function redisStoreRecord(slot: number, hit: boolean): void
+
+/**
+ * Ids removed from the L1 since this handle last asked (`-1` first: the
+ * log overflowed).
+ */
+export declare function redisStoreRemoved(slot: number): Array<number>
+
+/**
+ * `[l1Hits, l2Hits, misses, writes, errors, reconnects, l1Size, l1Count]`;
+ * `touch` as in `redis_store_lookup`.
+ */
+export declare function redisStoreStats(slot: number, touch: number): Array<number>
+
+/**
+ * Stores writer `writer`'s body (negative: empty) as one variant, in one
+ * atomic script that also publishes the invalidation. This process' L1
+ * forgets the resource at once; `id` completes when Redis answered.
+ */
+export declare function redisStoreWrite(slot: number, id: number, writer: number, method: string, origin: string, path: string, variant: string, meta: string, deleteAt: number, now: number, request: string): void
+
+/** Ends a subscription now (idempotent). */
+export declare function redisSubscriptionClose(subscription: ExternalObject<JsSubscription>): void
+
 /** `policyEvaluate*` results (`http::policy::Reuse`). */
 export interface ReuseCodes {
   miss: number
@@ -522,6 +628,69 @@ export interface TimeSlots {
   staleIfError: number
   now: number
 }
+
+/**
+ * Waits for another instance's render of `key` (at most the lock timeout);
+ * completes `id` as `vsf_redis_fetch` does.
+ */
+export declare function vsfRedisAwait(handle: ExternalObject<SharedHandle>, id: number, l1Key: string, key: string, now: number): void
+
+/** Stops listening to Redis (idempotent). */
+export declare function vsfRedisClose(handle: ExternalObject<SharedHandle>): void
+
+/** Drops the page under `key` from Redis (background). */
+export declare function vsfRedisDelete(handle: ExternalObject<SharedHandle>, key: string): void
+
+/**
+ * An L1 miss: reads the page from Redis (taking its lock when missing);
+ * completes `id` on this thread's port (`lib/redis-port.js`). Never fails
+ * for a Redis failure (offline).
+ */
+export declare function vsfRedisFetch(handle: ExternalObject<SharedHandle>, id: number, l1Key: string, key: string, now: number): void
+
+/** The generation a render records when it starts. */
+export declare function vsfRedisGeneration(handle: ExternalObject<SharedHandle>): number
+
+/**
+ * The id of the live, current L1 page under `key`, or -1 (a stale page met
+ * is removed). Replaces `pageCacheGet` when the driver has the Redis tier.
+ */
+export declare function vsfRedisGet(handle: ExternalObject<SharedHandle>, key: string, now: number): number
+
+/**
+ * Invalidates `tags` everywhere; resolves to `[pages of this L1 made stale]`,
+ * rejects when Redis could not be reached (applied here, replayed later).
+ */
+export declare function vsfRedisInvalidate(handle: ExternalObject<SharedHandle>, tags: Array<string>): object
+
+/** Moves every instance to a new epoch; resolves to the pages of this L1. */
+export declare function vsfRedisInvalidateAll(handle: ExternalObject<SharedHandle>): object
+
+/**
+ * Opens the tier over the driver's page cache. `urls`: one server, or the
+ * seed nodes of a Cluster (`cluster` or several URLs). Throws `InvalidArg`
+ * for a URL that cannot be read; never connects synchronously.
+ */
+export declare function vsfRedisOpen(page: ExternalObject<PageHandle>, urls: Array<string>, cluster: boolean, keyPrefix: string, commandTimeout: number, lockTimeout: number, report: (arg: string) => void): ExternalObject<SharedHandle>
+
+/** Releases the lock of a render that stored nothing. */
+export declare function vsfRedisRelease(handle: ExternalObject<SharedHandle>, key: string, token: string): void
+
+/** `[l2Hits, invalidationsReceived, redisErrors, available (0/1), synced (0/1), writesSkipped]`. */
+export declare function vsfRedisStats(handle: ExternalObject<SharedHandle>): Array<number>
+
+/**
+ * Keeps a rendered page in L1 and writes it to Redis in the background,
+ * releasing `token`'s lock (`''`: none). Returns `pageCacheInsert`'s shape:
+ * `[storedId | -1 (did not fit) | -2 (a tag changed while rendering), ...removedIds]`.
+ */
+export declare function vsfRedisStore(handle: ExternalObject<SharedHandle>, l1Key: string, key: string, json: string, tags: Array<string>, expiresAt: number, now: number, since: number, token: string): Array<number>
+
+/**
+ * Whether L1 page `id` is live and current (marks it used). Replaces
+ * `pageCacheTouch` when the driver has the Redis tier.
+ */
+export declare function vsfRedisTouch(handle: ExternalObject<SharedHandle>, id: number, now: number): boolean
 
 /**
  * Every slot, flag, op code and result offset the JS shells share with the

@@ -172,6 +172,56 @@ export declare class SqliteCacheStore {
   stats (): CacheStats
 }
 
+export interface RedisCacheStoreOpts {
+  /**
+   * `redis://` or `rediss://` (TLS) URL; `user:password@` and `/db` are honoured.
+   * Several URLs (or `cluster: true`) connect to a Redis Cluster.
+   */
+  url: string | string[]
+  /** Treat `url` as Cluster seed nodes. @default false (true with several URLs) */
+  cluster?: boolean
+  /** Every key (and the invalidation channel) starts with it. @default 'ferrocache:' */
+  keyPrefix?: string
+  /** The in-process tier; `false`: none. @default { maxSize: 67108864, maxCount: 10000 } */
+  l1?: { maxSize?: number, maxCount?: number } | false
+  /** Largest body kept, in bytes (a body of exactly this size is kept). @default 5242880 */
+  maxEntrySize?: number
+  /** Deadline of every Redis command, ms; past it a get is a miss. @default 250 */
+  commandTimeout?: number
+  /** Called with every Redis failure (timeouts, dropped writes); never thrown. */
+  errorCallback?: (err: Error) => void
+  /** Opens the process-wide store of this name: worker threads share one connection and one L1. */
+  name?: string
+}
+
+export interface RedisCacheStats {
+  l1Hits: number
+  l2Hits: number
+  misses: number
+  writes: number
+  errors: number
+  reconnects: number
+  l1Size: number
+  l1Count: number
+}
+
+/**
+ * An undici cache store on Redis shared by every instance, with an optional
+ * in-process L1 kept coherent by pub/sub. `get` answers L1 hits synchronously,
+ * otherwise a Promise; Redis down or hung is a miss, never an error.
+ */
+export declare class RedisCacheStore {
+  constructor (opts: RedisCacheStoreOpts)
+  readonly name: string | undefined
+  get (key: CacheKey): GetResult | Promise<GetResult | undefined> | undefined
+  createWriteStream (key: CacheKey, value: CacheValue): Writable | undefined
+  /** Removes every stored variant of `origin` + `path` (any method) in Redis and every instance's L1. */
+  delete (key: CacheKey): Promise<void>
+  stats (): RedisCacheStats
+  /** Waits for pending writes, then releases the connection (shared ones stay open for their other users). */
+  close (): Promise<void>
+}
+
 // ---------------------------------------------------------------------------
 // CachePolicy — drop-in for npm `http-cache-semantics` 4.3 (same shapes as
 // @types/http-cache-semantics, so code typed against it accepts this class).

@@ -3,5 +3,6 @@
 const { MemoryCacheStore } = require('./lib/memory-cache-store.js')
 const { CachePolicy } = require('./lib/cache-policy.js')
 const { SqliteCacheStore } = require('./lib/sqlite-cache-store.js')
+const { RedisCacheStore } = require('./lib/redis-cache-store.js')
 
-module.exports = { MemoryCacheStore, SqliteCacheStore, CachePolicy }
+module.exports = { MemoryCacheStore, SqliteCacheStore, CachePolicy, RedisCacheStore }

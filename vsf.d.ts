@@ -23,8 +23,27 @@ export interface VsfDriverOptions {
    * `FERROCACHE_VSF_NOT_CACHED`.
    */
   onError?: (err: Error) => void
-  /** Accepted and ignored, so a `@vue-storefront/redis-cache` config can switch drivers as is. */
-  redis?: unknown
+  /**
+   * With `url`: one page cache shared by every instance through Redis (each
+   * instance keeps its L1). Without `url` (e.g. `@vue-storefront/redis-cache`'s
+   * ioredis options) it is ignored, so such configs load unchanged.
+   */
+  redis?: VsfRedisOptions | { url?: undefined, [key: string]: unknown }
+}
+
+export interface VsfRedisOptions {
+  /** `redis://` / `rediss://` URL, or the seed nodes of a Redis Cluster. */
+  url: string | string[]
+  /** Treat a single URL as a Cluster seed. Default `false` (several URLs: Cluster). */
+  cluster?: boolean
+  /** Prepended to every Redis key and to the channel. Default `'ferrocache:'`. */
+  keyPrefix?: string
+  /** Deadline of a Redis call on a request path, ms. Default 50. */
+  commandTimeout?: number
+  /** Longest time other instances wait for a page's render before rendering themselves, ms. Default 2000. */
+  lockTimeout?: number
+  /** Redis failures the request survived. Default: `process.emitWarning` (code `FERROCACHE_VSF_REDIS`). */
+  onError?: (err: Error) => void
 }
 
 export interface VsfInvokeArgs<T = unknown> {
@@ -55,6 +74,22 @@ export interface VsfStats {
   /** Distinct tags carried by cached pages. */
   tags: number
   hitRatio: number
+  /** Times `render()` was called by the driver. */
+  renders: number
+  /** Misses served by another request's render (in this instance, or another instance's through Redis). */
+  coalescedWaits: number
+  /** Pages served from Redis (then kept in L1). 0 without `redis`. */
+  l2Hits: number
+  /** Invalidation broadcasts received. 0 without `redis`. */
+  invalidationsReceived: number
+  /** Redis failures (timeouts, errors) reported to `redis.onError`. 0 without `redis`. */
+  redisErrors: number
+  /** With `redis`: whether Redis is on the request path now (circuit closed). */
+  redisAvailable?: boolean
+  /** With `redis`: whether the tag versions are loaded (pages from Redis are trusted). */
+  redisSynced?: boolean
+  /** With `redis`: page writes skipped because 64 were already in flight (the page stays in this L1). */
+  redisWritesSkipped?: number
 }
 
 export declare class VsfPageCache {
@@ -73,6 +108,8 @@ export declare class VsfPageCache {
   /** Drops pages past their ttl now; returns how many. */
   purgeExpired (): number
   stats (): VsfStats
+  /** Stops using Redis (nothing keeps the process alive after it); the L1 stays usable. */
+  close (): Promise<void>
 }
 
 export declare function createVsfDriver (options?: VsfDriverOptions): VsfPageCache

@@ -61,7 +61,9 @@ export function installModule ({ driver, invalidation = {
     // plugin sets req.$vsfCache, components add tags) and resolves to the page.
     async renderRoute (route, context) {
       context.req.$vsfCache = { ...options, tagsSet: new Set() }
-      if (renderDelay) await new Promise((resolve) => setTimeout(resolve, renderDelay))
+      // A function: the delay of each render (the multi-instance tests change it).
+      const delay = typeof renderDelay === 'function' ? renderDelay() : renderDelay
+      if (delay) await new Promise((resolve) => setTimeout(resolve, delay))
       else await new Promise((resolve) => setImmediate(resolve))
       const n = (renders.get(route) ?? 0) + 1
       renders.set(route, n)

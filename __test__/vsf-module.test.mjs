@@ -211,3 +211,17 @@ describe('@vue-storefront/cache 2.8 with @vue-storefront/redis-cache 2.0 (peer)'
 
   scenarios('redis-cache', () => [redisDriverPath, redisDriverOptions(redis.port)], { coalesces: false })
 })
+
+describe('@vue-storefront/cache 2.8 with ferrocache/vsf on Redis (redis.url set)', { skip: whyNot ?? false }, () => {
+  let redis
+  before(async () => { redis = await startRedis() })
+  after(async () => { await redis?.stop() })
+  beforeEach(async () => { await redis.flush() })
+
+  // The same scenarios, each with a fresh driver (and an empty Redis): a
+  // driver is usable at once; pages are shared once it has read the versions.
+  scenarios('ferrocache/vsf + redis', () => {
+    const options = { maxSize: 512e6, ttl: 86400, redis: { url: `redis://127.0.0.1:${redis.port}`, keyPrefix: 'module:' } }
+    return [ourDriverPath, options]
+  }, { coalesces: true })
+})

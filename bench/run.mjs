@@ -98,6 +98,14 @@ if (render) {
   }
 
   meta = machineMeta()
+  // A partial run (`node bench/run.mjs <suite>`) keeps the other suites' rows
+  // of the last full run, so the report stays whole.
+  const latest = join(here, 'results', 'latest.json')
+  if (only.length > 0 && existsSync(latest)) {
+    const ran = new Set(results.map((r) => r.suite))
+    const kept = JSON.parse(readFileSync(latest, 'utf8')).results.filter((r) => !ran.has(r.suite) && !only.includes(r.suite))
+    results = [...kept, ...results]
+  }
   mkdirSync(join(here, 'results'), { recursive: true })
   writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify({ meta, results }, null, 2) + '\n')
 }

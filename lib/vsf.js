@@ -24,6 +24,7 @@
 const binding = require('../binding.js')
 const { pageStats: STATS } = require('./wire.js')
 const { escaped, utf8Key } = require('./store-entry.js')
+const redisTier = require('./vsf-redis.js')
 
 const DEFAULT_MAX_SIZE = 256 * 1024 * 1024 // 256 MiB
 const DEFAULT_MEMO_SIZE = 64 * 1024 * 1024 // 64 MiB of JSON text
@@ -97,7 +98,13 @@ function readOptions (opts) {
   if (name !== undefined && (typeof name !== 'string' || name.length === 0)) {
     throw new TypeError(`${WHERE} options.name must be a non-empty string, got ${typeName(name)}`)
   }
-  return { maxSize, maxCount, memoSize, ttl, keyPrefix, invalidatedHeader, onError, name }
+  const redis = redisTier.readRedisOptions(opts.redis)
+  if (redis !== null && name !== undefined) {
+    // Each driver keeps the tag versions of the pages it put in L1; drivers
+    // sharing one named L1 would not know each other's.
+    throw new TypeError(`${WHERE} options.name cannot be combined with options.redis (one L1 per driver when pages are shared through Redis)`)
+  }
+  return { maxSize, maxCount, memoSize, ttl, keyPrefix, invalidatedHeader, onError, name, redis }
 }
 
 /** A copy for one caller: hits must not see each other's changes to the top level. */
@@ -179,6 +186,12 @@ class VsfPageCache {
   /** ids of memo hits not yet reported to Rust */
   #touched = new Float64Array(8)
   #touchedCount = 0
+  /** The Redis tier (lib/vsf-redis.js), or null. */
+  #shared = null
+  /** Its native handle, for the hit path. */
+  #tierHandle = null
+  #renders = 0
+  #coalescedWaits = 0
 
   constructor (options) {
     const o = readOptions(options)
@@ -201,6 +214,10 @@ class VsfPageCache {
       throw new RangeError(`${WHERE}: ${err.message}`)
     }
     this.#removals = binding.pageCacheWatch(this.#handle)
+    if (o.redis !== null) {
+      this.#shared = new redisTier.SharedPages(this.#handle, o.redis)
+      this.#tierHandle = this.#shared.handle
+    }
     this.invoke = this.invoke.bind(this)
     this.invalidate = this.invalidate.bind(this)
     this.invalidateAll = this.invalidateAll.bind(this)
@@ -241,18 +258,26 @@ class VsfPageCache {
       mk = 'page:' + route
     }
     const m = this.#memo.get(mk)
+    // With the Redis tier, L1 pages are also checked against the tag versions
+    // (one call per hit, memoised or not; a stale page is removed when met):
+    // an invalidation elsewhere moves no removal counter here.
+    const tier = this.#tierHandle
     if (m !== undefined) {
-      const seen = this.#removals[0]
-      // Expiry belongs to the page (on a named cache another driver may have
-      // stored it with its own ttl): the clock is read for pages that expire.
-      if (m.seen === seen && (m.expiresAt === Infinity || m.expiresAt > Date.now())) {
-        this.#touch(m.id)
-        return Promise.resolve(copyOf(m.value))
-      }
-      const now = Date.now()
-      this.#flush(now)
-      if (binding.pageCacheTouch(this.#handle, m.id, now)) {
-        m.seen = seen
+      if (tier === null) {
+        const seen = this.#removals[0]
+        // Expiry belongs to the page (on a named cache another driver may have
+        // stored it with its own ttl): the clock is read for pages that expire.
+        if (m.seen === seen && (m.expiresAt === Infinity || m.expiresAt > Date.now())) {
+          this.#touch(m.id)
+          return Promise.resolve(copyOf(m.value))
+        }
+        const now = Date.now()
+        this.#flush(now)
+        if (binding.pageCacheTouch(this.#handle, m.id, now)) {
+          m.seen = seen
+          return Promise.resolve(copyOf(m.value))
+        }
+      } else if (binding.vsfRedisTouch(tier, m.id, Date.now())) {
         return Promise.resolve(copyOf(m.value))
       }
       this.#drop(mk, m)
@@ -261,7 +286,7 @@ class VsfPageCache {
     const now = Date.now()
     this.#flush(now)
     const seen = this.#removals[0]
-    const id = binding.pageCacheGet(this.#handle, k, now)
+    const id = tier === null ? binding.pageCacheGet(this.#handle, k, now) : binding.vsfRedisGet(tier, k, now)
     if (id >= 0) {
       const json = binding.pageCacheContent(this.#handle, id)
       if (json !== null) return Promise.resolve(copyOf(this.#remember(mk, id, json, seen)))
@@ -274,7 +299,9 @@ class VsfPageCache {
     }
     const running = this.#inflight.get(k)
     if (running !== undefined) return this.#wait(running, render)
-    return this.#lead(k, render, getTags, key ?? 'page:' + route)
+    const label = key ?? 'page:' + route
+    if (this.#shared !== null) return this.#leadShared(k, render, getTags, label, cacheKey('', this.#label + label))
+    return this.#lead(k, render, getTags, label)
   }
 
   /** Reports memo hits to Rust in batches (marks the pages used, counts the hits). */
@@ -332,7 +359,11 @@ class VsfPageCache {
    */
   async #wait (running, render) {
     const shared = await running
-    if (shared.json === undefined) return render()
+    if (shared.json === undefined) {
+      this.#renders++
+      return render()
+    }
+    this.#coalescedWaits++
     if (shared.parsed === undefined) shared.parsed = JSON.parse(shared.json)
     return copyOf(shared.parsed)
   }
@@ -348,6 +379,7 @@ class VsfPageCache {
     // cache) is served but not stored.
     const generation = binding.pageCacheGeneration(this.#handle)
     try {
+      this.#renders++
       const content = await render()
       const json = this.#store(k, content, getTags, generation, this.#label + label)
       settle.resolve({ content, json, parsed: undefined })
@@ -361,11 +393,60 @@ class VsfPageCache {
   }
 
   /**
+   * `#lead` with the Redis tier: the page is looked up in Redis first (one
+   * round trip that also takes the page's lock on a miss); another instance
+   * rendering it is waited for (up to `lockTimeout`); a render is stored in
+   * L1 and Redis. Redis failures never fail the request: it renders.
+   */
+  async #leadShared (k, render, getTags, label, rk) {
+    let settle
+    const running = new Promise((resolve, reject) => { settle = { resolve, reject } })
+    running.catch(() => {})
+    this.#inflight.set(k, running)
+    let token = null
+    try {
+      let [outcome, json, id, lock] = await this.#shared.fetch(k, rk)
+      if (outcome === redisTier.WAIT) {
+        [outcome, json, id] = await this.#shared.await(k, rk)
+        if (outcome === redisTier.HIT) this.#coalescedWaits++
+      }
+      if (outcome === redisTier.HIT) {
+        json = json.toString() // a Buffer over the value read from Redis
+        const parsed = id >= 0 ? this.#remember(label, id, json, this.#removals[0]) : JSON.parse(json)
+        settle.resolve({ content: undefined, json, parsed })
+        return copyOf(parsed)
+      }
+      token = lock ?? null
+      const generation = this.#shared.generation()
+      this.#renders++
+      const content = await render()
+      const stored = this.#store(k, content, getTags, generation, this.#label + label, rk, token)
+      token = null // #store released it
+      settle.resolve({ content, json: stored, parsed: undefined })
+      return content
+    } catch (err) {
+      settle.reject(err)
+      throw err
+    } finally {
+      if (token !== null) this.#shared.release(rk, token)
+      if (this.#inflight.get(k) === running) this.#inflight.delete(k)
+    }
+  }
+
+  /**
    * Stores a rendered page; returns its JSON, or undefined when not cached.
    * A page whose render began before an invalidation that finished meanwhile
    * may hold what was just invalidated: it is served but not stored.
    */
-  #store (k, content, getTags, generation, label) {
+  #store (k, content, getTags, generation, label, rk, token) {
+    const lock = { token: token ?? null }
+    const json = this.#serialise(k, content, getTags, generation, label, rk, lock)
+    // Not handed to Redis (untagged, not serialisable): wake the waiters.
+    if (lock.token !== null) this.#shared.release(rk, lock.token)
+    return json
+  }
+
+  #serialise (k, content, getTags, generation, label, rk, lock) {
     let tags
     try {
       tags = getTags()
@@ -393,7 +474,11 @@ class VsfPageCache {
     }
     const now = Date.now()
     this.#flush(now)
-    const out = binding.pageCacheInsert(this.#handle, k, json, tagNames(tags), now + this.#ttlMs, now, generation)
+    const names = tagNames(tags)
+    const out = this.#shared === null
+      ? binding.pageCacheInsert(this.#handle, k, json, names, now + this.#ttlMs, now, generation)
+      : this.#shared.store(k, rk, json, names, now + this.#ttlMs, now, generation, lock.token)
+    if (lock !== undefined) lock.token = null // the store releases it
     if (out.length > 1) this.#forget(out, 1)
     if (out[0] === -2) return undefined // invalidated while rendering
     return json
@@ -424,7 +509,9 @@ class VsfPageCache {
     if (bad !== null) throw bad
     this.#flush(Date.now())
     let count
-    if (tags.includes('*')) {
+    if (this.#shared !== null) {
+      count = tags.includes('*') ? await this.#clearShared() : await this.#invalidateShared(tagNames(tags))
+    } else if (tags.includes('*')) {
       count = this.#clear()
     } else {
       const out = binding.pageCacheInvalidate(this.#handle, tagNames(tags), this.#memo.size > 0)
@@ -441,9 +528,30 @@ class VsfPageCache {
    */
   async invalidateAll (args) {
     const { response } = assertArgs(args, 'invalidateAll()')
-    const count = this.#clear()
+    const count = this.#shared !== null ? await this.#clearShared() : this.#clear()
     this.#respond(response, count)
     return count
+  }
+
+  /**
+   * Raises the tags' versions in Redis, which broadcasts them to every
+   * instance: pages carrying them are found stale wherever they are read
+   * next. Resolves to the pages of this L1 carrying them. When Redis cannot
+   * be reached the pages are dropped here, the invalidation is replayed once
+   * Redis is back, and the promise rejects (the module answers 500, so the
+   * caller can retry).
+   */
+  async #invalidateShared (tags) {
+    const out = await this.#shared.invalidate(tags)
+    if (out.length > 1) this.#forget(out, 1)
+    return out[0]
+  }
+
+  async #clearShared () {
+    this.#memo.clear()
+    this.#memoKeys.clear()
+    this.#memoBytes = 0
+    return this.#shared.invalidateAll()
   }
 
   #clear () {
@@ -463,6 +571,7 @@ class VsfPageCache {
       throw new TypeError(`${WHERE}: delete() route must be a string, got ${typeName(route)}`)
     }
     this.#flush(Date.now())
+    if (this.#shared !== null) this.#shared.delete(cacheKey('', this.#label + 'page:' + route))
     const id = binding.pageCacheDelete(this.#handle, cacheKey(this.#keyPrefix, 'page:' + route))
     if (id >= 0) this.#forget([id], 0)
     return id >= 0
@@ -492,8 +601,21 @@ class VsfPageCache {
       size: s[STATS.size],
       count: s[STATS.count],
       tags: s[STATS.tags],
-      hitRatio: lookups === 0 ? 0 : s[STATS.hits] / lookups
+      hitRatio: lookups === 0 ? 0 : s[STATS.hits] / lookups,
+      renders: this.#renders,
+      coalescedWaits: this.#coalescedWaits,
+      ...(this.#shared === null
+        ? { l2Hits: 0, invalidationsReceived: 0, redisErrors: 0 }
+        : this.#shared.stats())
     }
+  }
+
+  /**
+   * Stops using Redis (unsubscribes; nothing keeps the process alive after it).
+   * Without `redis`, nothing to do. The L1 stays usable.
+   */
+  async close () {
+    if (this.#shared !== null) await this.#shared.close()
   }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod http;
 pub mod napi;
+pub mod redis;
 pub mod store;
 
 // The fuzz checks name the crate `ferrocache`, as the fuzz crate sees it.

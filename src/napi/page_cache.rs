@@ -15,7 +15,7 @@ use crate::store::pages::{NewPage, PageCache, PageId, PageLimits};
 
 /// One JS driver's handle on a (possibly shared) page cache.
 pub struct PageHandle {
-    cache: Arc<PageCache>,
+    pub(crate) cache: Arc<PageCache>,
 }
 
 fn limit(value: f64) -> u64 {

@@ -336,7 +336,6 @@ impl PageCache {
         content
     }
 
-    #[cfg(test)]
     pub fn contains(&self, id: PageId) -> bool {
         self.inner.lock().pages.contains(id)
     }
@@ -445,6 +444,15 @@ impl PageCache {
             }
         }
         removed
+    }
+
+    /// Pages carrying any of `tags` (a page carrying two of them counts
+    /// twice); O(tags), nothing is removed.
+    pub fn count_tagged<S: AsRef<str>>(&self, tags: &[S]) -> u64 {
+        let inner = self.inner.lock();
+        tags.iter()
+            .map(|t| inner.tags.count(t.as_ref()) as u64)
+            .sum()
     }
 
     /// Removes the page stored under `key`; returns its id. Counts as an

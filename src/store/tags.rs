@@ -23,7 +23,6 @@ enum Ids<Id> {
 }
 
 impl<Id: Copy + Eq + Hash> Ids<Id> {
-    #[cfg(test)]
     fn len(&self) -> usize {
         match self {
             Ids::One(_) => 1,
@@ -137,7 +136,6 @@ impl<Id: Copy + Eq + Hash> TagIndex<Id> {
     }
 
     /// Pages recorded under `tag`.
-    #[cfg(test)]
     pub fn count(&self, tag: &str) -> usize {
         self.by_tag.get(tag).map_or(0, Ids::len)
     }

@@ -1,0 +1,60 @@
+//! The Redis tier: tokio + redis-rs, no N-API (the binding in `src/napi/`
+//! resolves JS Promises from the futures here).
+//!
+//! # Public API (used by `RedisCacheStore` and the page cache)
+//!
+//! - [`runtime::runtime`]`() -> Result<&'static Runtime, String>`: the addon's
+//!   one tokio runtime (2 worker threads, created on first use, never shut
+//!   down; its threads never keep Node's event loop alive). Spawn futures on
+//!   it with [`RedisClient::spawn`] or `runtime()?.spawn(..)`.
+//! - [`ClientOptions`] `{ urls, cluster, command_timeout }` and
+//!   [`RedisClient::open`]`(&options) -> Result<RedisClient, OpenError>`: the
+//!   process-wide client for those options (a registry of weak references:
+//!   every store and worker thread naming the same URLs and options shares
+//!   one client, freed with its last user). Opening never connects: an
+//!   unreachable server is found by the first call. `OpenError::BadUrl` names
+//!   the URL (password redacted, see [`client::redact`]). Several URLs or
+//!   `cluster: true` select Redis Cluster (redis-rs `cluster-async`, connected
+//!   on first use); pub/sub then runs on a connection to the first URL
+//!   (PUBLISH reaches every node of a cluster).
+//! - [`RedisClient::call`]`(|conn| async { ... })`: runs redis-rs commands on a
+//!   [`RedisConnection`] (implements `redis::aio::ConnectionLike`, so
+//!   `cmd.query_async(&mut conn)` and `script.key(..).invoke_async(&mut conn)`
+//!   work) under the `command_timeout` deadline and the circuit breaker:
+//!   - `Err(CallError::Unavailable)` at once while the breaker is open;
+//!   - the first timeout (`CallError::Timeout`) or connection error
+//!     (`CallError::Redis`) opens it; a background `PING` (25 ms, doubling to
+//!     1 s) closes it when Redis answers within the deadline;
+//!   - error replies (e.g. `WRONGTYPE`) are returned but do not open it.
+//!
+//!   [`RedisClient::query`]`(&cmd)` is the one-command shorthand.
+//! - Pub/sub: [`RedisClient::subscribe`]`(channel, listener) -> Subscription`.
+//!   The listener (`Arc<dyn Fn(BusEvent) + Send + Sync>`, called on a runtime
+//!   thread, must not block) gets `BusEvent::Message(&[u8])` for each message
+//!   and `BusEvent::Resync` whenever messages may have been missed: when the
+//!   connection drops and again when the channel is resubscribed on the new
+//!   connection (redis-rs resubscribes by itself). Clear or re-read an L1 on
+//!   `Resync`. `Subscription::is_live()` tells whether messages published
+//!   from now on will arrive (fill an L1 only then); drop the `Subscription`
+//!   to stop. Single server: commands and subscriptions share one RESP3
+//!   connection, so a reply is never read after an invalidation that Redis
+//!   produced later.
+//! - [`RedisClient::bus_epoch`]: bumped on every disconnect and
+//!   (re)subscription. Read it before a call and after: if it changed, do not
+//!   fill an L1 from that reply.
+//! - Counters: [`RedisClient::errors`], [`RedisClient::reconnects`]
+//!   (re-established pub/sub connections), [`RedisClient::is_available`].
+//! - [`store`]: the `RedisCacheStore` core (keys, Lua scripts, L1 coherence).
+
+pub mod client;
+// The multi-instance page cache of `ferrocache/vsf` (added beside the foundation).
+pub mod pages;
+pub mod runtime;
+pub mod store;
+#[cfg(test)]
+mod tests;
+
+pub use client::{
+    BusEvent, CallError, ClientOptions, Listener, OpenError, RedisClient, RedisConnection,
+    Subscription,
+};

@@ -1,0 +1,32 @@
+//! The addon's one tokio runtime: created on first use, two worker threads,
+//! shared by every Redis client of the process (and so by every store and
+//! worker thread). Its threads are plain OS threads, not libuv handles: they
+//! never keep Node's event loop alive. The runtime lives in a `static` and is
+//! never shut down; at process exit its threads simply stop.
+
+use std::sync::OnceLock;
+
+use tokio::runtime::{Builder, Runtime};
+
+/// Worker threads of the runtime. Redis work is I/O-bound and small (encode a
+/// command, decode a reply); two threads keep up with one multiplexed
+/// connection per server on the 2-core machines this runs on.
+pub const WORKER_THREADS: usize = 2;
+
+static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+
+/// The runtime, created on the first call; `Err` if the OS refused threads.
+pub fn runtime() -> Result<&'static Runtime, String> {
+    RUNTIME
+        .get_or_init(|| {
+            Builder::new_multi_thread()
+                .worker_threads(WORKER_THREADS)
+                .thread_name("ferrocache-redis")
+                .enable_io()
+                .enable_time()
+                .build()
+                .map_err(|e| format!("cannot start the Redis runtime: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
