@@ -5,6 +5,7 @@
 
 pub mod cache_policy;
 pub mod convert;
+pub mod interceptor;
 pub mod memory_store;
 pub mod page_cache;
 pub mod panic_hooks;
