@@ -47,6 +47,12 @@ export declare function interceptorDirectives(value: string): string | null
 export declare function interceptorFieldRules(): string
 
 /**
+ * Whether a 304 to the cache's conditional request selects the stored
+ * response (validators of the stored response, then of the 304).
+ */
+export declare function interceptorNotModifiedSelects(storedEtag?: string | undefined | null, storedLastModified?: string | undefined | null, etag?: string | undefined | null, lastModified?: string | undefined | null): boolean
+
+/**
  * How a stored response may serve a request. In: io[0] flags, io[1]
  * response bits, io[2] response stale-while-revalidate, io[3] response
  * stale-if-error, io[4] request bits, io[5..9] request max-age, min-fresh,

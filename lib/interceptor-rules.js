@@ -163,8 +163,7 @@ function hasValidator (headers) {
  * RFC 9111 §4.3.4: whether a 304 selects the stored response (validators compared in Rust).
  */
 function notModifiedMatches (stored, fresh) {
-  return binding.policyRevalidationMatches(
-    true,
+  return binding.interceptorNotModifiedSelects(
     typeof stored.etag === 'string' ? stored.etag : undefined,
     typeof stored['last-modified'] === 'string' ? stored['last-modified'] : undefined,
     typeof fresh.etag === 'string' ? fresh.etag : undefined,

@@ -170,16 +170,16 @@ function clientNotModified (reqHeaders, resHeaders) {
 }
 
 /** The response to serve from a stored one: its fields with Age (RFC 9111 §5.1, §4). */
-function served (result, ageSeconds) {
-  return {
-    statusCode: result.statusCode,
-    statusMessage: result.statusMessage,
-    headers: { ...result.headers, age: String(Math.max(0, Math.floor(ageSeconds))) }
-  }
+function served (result, ageSeconds, stale) {
+  const headers = { ...result.headers, age: String(Math.max(0, Math.floor(ageSeconds))) }
+  // As undici's interceptor does (its users check it): Warning 110 on a stale
+  // response (RFC 7234 §5.5.1; RFC 9111 obsoletes Warning but does not forbid it).
+  if (stale) headers.warning = '110 - "response is stale"'
+  return { statusCode: result.statusCode, statusMessage: result.statusMessage, headers }
 }
 
-function serveStored (ctx, handler, result, ageSeconds, body, context) {
-  const response = served(result, ageSeconds)
+function serveStored (ctx, handler, result, ageSeconds, body, context, stale = false) {
+  const response = served(result, ageSeconds, stale)
   if (ctx.conditional && result.statusCode === 200 && clientNotModified(ctx.headers, response.headers)) {
     const h = {}
     for (const k of ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified', 'age']) {
@@ -190,6 +190,21 @@ function serveStored (ctx, handler, result, ageSeconds, body, context) {
     return
   }
   respond(handler, context, response, body, ctx.method === 'HEAD')
+}
+
+/**
+ * The date for If-Modified-Since: Last-Modified, else (RFC 9110 §13.1.3: "caches
+ * occasionally generate the field value based on ... the Date header field of the
+ * cached message or the clock time at which the message was received") the stored
+ * Date, else when it was stored. Undefined only without Last-Modified when an ETag is sent.
+ */
+function validatorDate (result) {
+  const lm = result.headers['last-modified']
+  if (typeof lm === 'string') return lm
+  if (result.etag ?? result.headers.etag) return undefined
+  const date = result.headers.date
+  if (typeof date === 'string' && Number.isFinite(Date.parse(date)) && /GMT$/.test(date)) return date
+  return new Date(result.cachedAt).toUTCString()
 }
 
 function destroyBody (body) {
@@ -248,8 +263,9 @@ function cache (opts = {}) {
     // RFC 9111 §4.4: invalidate the target URI and same-origin Location / Content-Location.
     function invalidate (ctx, resHeaders) {
       const targets = [ctx.path]
-      const base = new URL(ctx.path, ctx.origin)
-      for (const name of ['location', 'content-location']) {
+      let base = null
+      try { base = new URL(ctx.path, ctx.origin) } catch {}
+      for (const name of base === null ? [] : ['location', 'content-location']) {
         const v = resHeaders[name]
         for (const loc of Array.isArray(v) ? v : v === undefined ? [] : [v]) {
           try {
@@ -324,8 +340,8 @@ function cache (opts = {}) {
       for (const f of CONDITIONAL_FIELDS) delete headers[f]
       const etag = result.etag ?? (typeof result.headers.etag === 'string' ? result.headers.etag : undefined)
       if (etag !== undefined) headers['if-none-match'] = etag
-      const lm = result.headers['last-modified']
-      if (typeof lm === 'string') headers['if-modified-since'] = lm
+      const lm = validatorDate(result)
+      if (lm !== undefined) headers['if-modified-since'] = lm
       const revalidationOpts = { ...opts, headers }
       const background = handler === null
       const fallback = new StoringHandler(ctx, background ? null : handler, null)
@@ -333,7 +349,7 @@ function cache (opts = {}) {
         if (background) return
         if (updated === null) {
           // stale-if-error: the stored response, as it is
-          serveStored(ctx, handler, result, ageSeconds + 0, result.body, context)
+          serveStored(ctx, handler, result, (Date.now() - result.cachedAt) / 1000, result.body, context, true)
           return
         }
         bodyPromise.then(
@@ -346,7 +362,7 @@ function cache (opts = {}) {
         toOrigin(ctx, { ...opts, headers: withoutConditionals(opts.headers, ctx) }, handler)
       }
       return dispatch(
-        etag === undefined && typeof lm !== 'string' ? opts : revalidationOpts,
+        revalidationOpts,
         new RevalidationHandler(ctx, result, fallback, onStored, onRefetch, staleIfError)
       )
     }
@@ -371,11 +387,11 @@ function cache (opts = {}) {
       const decision = rules.use(shared, resDirectives, ctx.requestDirectives, ctx.pragmaNoCache, lifetime, age)
       const code = decision & 3
       if (code === rules.USE_SERVE) {
-        serveStored(ctx, handler, result, age, result.body)
+        serveStored(ctx, handler, result, age, result.body, undefined, age >= lifetime)
         return true
       }
       if (code === rules.USE_SERVE_STALE_AND_REVALIDATE) {
-        serveStored(ctx, handler, result, age, result.body)
+        serveStored(ctx, handler, result, age, result.body, undefined, true)
         const key = ctx.flightKey
         if (!revalidating.has(key)) {
           revalidating.add(key)
@@ -417,7 +433,8 @@ function cache (opts = {}) {
       for (const f of CONDITIONAL_FIELDS) delete headers[f]
       const etag = result.etag ?? result.headers.etag
       if (typeof etag === 'string') headers['if-none-match'] = etag
-      if (typeof result.headers['last-modified'] === 'string') headers['if-modified-since'] = result.headers['last-modified']
+      const lm = validatorDate(result)
+      if (lm !== undefined) headers['if-modified-since'] = lm
       return headers
     }
 

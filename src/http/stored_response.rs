@@ -11,6 +11,7 @@
 //! Pure and deterministic: times are passed in (ms), no clock is read.
 
 use super::date::parse_http_date;
+use super::policy::{revalidation_matches, Validators};
 
 /// Largest delta-seconds kept (RFC 9111 §1.2.2: 2^31).
 pub const DELTA_SECONDS_MAX: f64 = 2_147_483_648.0;
@@ -156,7 +157,9 @@ fn delta_seconds(arg: Option<&str>) -> Option<f64> {
     if digits.len() > 10 {
         return Some(DELTA_SECONDS_MAX);
     }
-    let n = digits.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+    let n = digits
+        .bytes()
+        .fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
     Some((n as f64).min(DELTA_SECONDS_MAX))
 }
 
@@ -367,7 +370,6 @@ fn has_storage_permission(x: &Arrival) -> bool {
         || (x.shared && r.has(bit::S_MAXAGE | bit::S_MAXAGE_INVALID))
         || (!x.shared && r.has(bit::PRIVATE))
         || heuristically_cacheable(x.status)
-        || x.cache_by_default.is_finite()
 }
 
 // RFC 9111 §3: storing responses in caches (each condition in order)
@@ -439,14 +441,15 @@ pub fn freshness_lifetime(x: &Arrival) -> f64 {
         };
     }
     // §4.2.2: heuristics only without explicit expiration, for heuristically cacheable codes or `public`
+    // (cacheByDefault is such a heuristic, chosen by the user: the same codes only)
     if heuristically_cacheable(x.status) || r.has(bit::PUBLIC) {
         let h = heuristic_lifetime(x, date);
         if h > 0.0 {
             return h;
         }
-    }
-    if x.cache_by_default.is_finite() {
-        return x.cache_by_default;
+        if x.cache_by_default.is_finite() {
+            return x.cache_by_default;
+        }
     }
     0.0
 }
@@ -475,7 +478,8 @@ pub fn arrive(x: &Arrival) -> Storage {
     let age = initial_age(x);
     let useful = lifetime > age
         || x.has_validator
-        || x.response.has(bit::STALE_WHILE_REVALIDATE | bit::STALE_IF_ERROR);
+        || x.response
+            .has(bit::STALE_WHILE_REVALIDATE | bit::STALE_IF_ERROR);
     Storage {
         storable: storable(x) && useful,
         lifetime,
@@ -572,6 +576,18 @@ pub fn presented_use(p: &Presentation) -> Use {
         return Use::GatewayTimeout;
     }
     decision
+}
+
+/// Whether a 304 to the cache's own conditional request selects the stored
+/// response it asked about. A 304 that carries no validator at all answers
+/// the one condition the cache sent (built from that stored response's
+/// validators), so it selects it; otherwise the validators decide.
+// RFC 9111 §4.3.4: a 304 selects the stored responses whose validators match (strong, then weak, then Last-Modified)
+pub fn not_modified_selects(stored: &Validators, new: &Validators) -> bool {
+    if new.etag.is_none() && new.last_modified.is_none() {
+        return true;
+    }
+    revalidation_matches(true, stored, new)
 }
 
 /// Fields a 304 (or a HEAD) never updates in the stored response, besides
@@ -728,8 +744,14 @@ mod tests {
         assert_eq!(p(&none, 12.0), Use::ServeStaleAndRevalidate);
         assert_eq!(p(&none, 20.0), Use::Revalidate);
         assert_eq!(p(&CacheDirectives::parse("max-stale=15"), 20.0), Use::Serve);
-        assert_eq!(p(&CacheDirectives::parse("max-age=1"), 5.0), Use::Revalidate);
-        assert_eq!(p(&CacheDirectives::parse("min-fresh=6"), 5.0), Use::Revalidate);
+        assert_eq!(
+            p(&CacheDirectives::parse("max-age=1"), 5.0),
+            Use::Revalidate
+        );
+        assert_eq!(
+            p(&CacheDirectives::parse("min-fresh=6"), 5.0),
+            Use::Revalidate
+        );
         assert_eq!(p(&CacheDirectives::parse("no-cache"), 0.0), Use::Revalidate);
         assert_eq!(
             p(&CacheDirectives::parse("only-if-cached"), 20.0),
@@ -749,12 +771,35 @@ mod tests {
     }
 
     #[test]
+    fn not_modified_selection() {
+        let v = |etag, last_modified| Validators {
+            etag,
+            last_modified,
+        };
+        assert!(not_modified_selects(
+            &v(Some("\"a\""), None),
+            &v(None, None)
+        ));
+        assert!(not_modified_selects(
+            &v(Some("\"a\""), None),
+            &v(Some("W/\"a\""), None)
+        ));
+        assert!(!not_modified_selects(
+            &v(Some("\"a\""), None),
+            &v(Some("\"b\""), None)
+        ));
+    }
+
+    #[test]
     fn update_exceptions() {
         assert!(kept_on_update("content-length"));
         assert!(kept_on_update("connection"));
         assert!(!kept_on_update("cache-control"));
         assert!(!kept_on_update("date"));
-        assert_eq!(vary_fields(" Accept-Encoding ,accept-encoding, X").unwrap(), ["accept-encoding", "x"]);
+        assert_eq!(
+            vary_fields(" Accept-Encoding ,accept-encoding, X").unwrap(),
+            ["accept-encoding", "x"]
+        );
         assert_eq!(vary_fields("a, *").unwrap(), ["*"]);
         assert!(vary_fields("a b").is_none());
     }

@@ -9,9 +9,10 @@
 use napi_derive::napi;
 
 use super::cache_policy::with_io;
+use crate::http::policy::Validators;
 use crate::http::stored_response::{
-    age_seconds, arrive, bit, date_ms, presented_use, vary_fields, within_stale_if_error, Arrival,
-    CacheDirectives, Presentation, Use, KEPT_ON_UPDATE, NOT_STORED,
+    age_seconds, arrive, bit, date_ms, not_modified_selects, presented_use, vary_fields,
+    within_stale_if_error, Arrival, CacheDirectives, Presentation, Use, KEPT_ON_UPDATE, NOT_STORED,
 };
 
 // Flags of interceptorArrive's io[1] and interceptorUse's io[0].
@@ -84,10 +85,7 @@ pub fn interceptor_arrive(dates: String) {
     with_io(|io| {
         let flags = io[1] as u32;
         let request = directives_from(io[2], [f64::NAN; 6]);
-        let response = directives_from(
-            io[3],
-            [io[4], io[5], io[6], io[7], f64::NAN, f64::NAN],
-        );
+        let response = directives_from(io[3], [io[4], io[5], io[6], io[7], f64::NAN, f64::NAN]);
         let status = io[0];
         let x = Arrival {
             status: if (0.0..=999.0).contains(&status) {
@@ -150,6 +148,27 @@ pub fn interceptor_use() -> u32 {
         }
         out
     })
+}
+
+/// Whether a 304 to the cache's conditional request selects the stored
+/// response (validators of the stored response, then of the 304).
+#[napi(catch_unwind)]
+pub fn interceptor_not_modified_selects(
+    stored_etag: Option<String>,
+    stored_last_modified: Option<String>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+) -> bool {
+    not_modified_selects(
+        &Validators {
+            etag: stored_etag.as_deref(),
+            last_modified: stored_last_modified.as_deref(),
+        },
+        &Validators {
+            etag: etag.as_deref(),
+            last_modified: last_modified.as_deref(),
+        },
+    )
 }
 
 /// The Vary field names (lower-cased, comma-separated; `*` for a
