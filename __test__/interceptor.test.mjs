@@ -588,3 +588,25 @@ describe('options', () => {
     await byDefault.close()
   })
 })
+
+describe('collapsing and aborts', () => {
+  test('a leader whose client aborts does not fail the waiters: they ask the origin themselves', async () => {
+    const agent = agentWith()
+    const path = route((req, res, n) => {
+      res.setHeader('cache-control', 'max-age=60')
+      setTimeout(() => res.end(`v${n}`), 100)
+    })
+    const ac = new AbortController()
+    const leader = request(origin + path, { dispatcher: agent, signal: ac.signal })
+    await sleep(10)
+    const waiters = Promise.all([get(agent, path), get(agent, path)])
+    ac.abort()
+    await assert.rejects(leader)
+    const results = await waiters
+    for (const r of results) {
+      assert.equal(r.status, 200)
+      assert.match(r.body, /^v\d$/)
+    }
+    await agent.close()
+  })
+})

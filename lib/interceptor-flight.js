@@ -35,7 +35,9 @@ class Flight {
    * `alone()` when it must go to the origin itself, `fail(err)` on an origin error.
    */
   join (follower) {
-    if (this.#error !== null) {
+    if (this.#closed && this.#head === null) {
+      follower.alone()
+    } else if (this.#error !== null) {
       follower.fail(this.#error)
     } else if (this.#head !== null) {
       this.#deliver(follower)
@@ -82,11 +84,19 @@ class Flight {
     this.#chunks = []
   }
 
+  /**
+   * The leader's request failed. An origin error reaches every follower; an
+   * abort by the leader's own consumer is not theirs: followers still waiting
+   * for the response go to the origin themselves (those already reading its
+   * body cannot get the rest and see the error).
+   */
   error (err) {
-    this.#error = err
+    const abortedByLeader = err?.name === 'AbortError' || err?.code === 'UND_ERR_ABORTED'
+    if (!abortedByLeader) this.#error = err
     this.#closed = true
     for (const f of this.#followers) {
       if (f.body) f.body.destroy(err)
+      else if (abortedByLeader) f.alone()
       else f.fail(err)
     }
     this.#followers = []

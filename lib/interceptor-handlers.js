@@ -167,8 +167,79 @@ function bodyStream (body) {
  * Answers `handler` with a response: headers, then the body stream (unless
  * `head`). Used for stored responses, collapsed followers and 504s.
  */
-function respond (handler, context, { statusCode, statusMessage, headers }, body, head) {
-  const stream = body === null ? Readable.from([]) : bodyStream(body)
+function respond (handler, context, response, body, head) {
+  if (body === null || Array.isArray(body)) {
+    respondChunks(handler, context, response, body ?? [], head)
+    return
+  }
+  respondStream(handler, context, response, body, head)
+}
+
+/**
+ * `respond` for a body already in memory (the stores' arrays of Buffers):
+ * chunks are handed over from a microtask, honouring pause/resume and abort,
+ * without a stream per response (the hit path's main cost otherwise).
+ */
+function respondChunks (handler, context, { statusCode, statusMessage, headers }, chunks, head) {
+  let i = head ? chunks.length : 0
+  let paused = false
+  let done = false
+  let scheduled = false
+  let reason = null
+  const fail = (err) => {
+    if (done) return
+    done = true
+    reason = err
+    try { handler.onResponseError?.(controller, err) } catch {}
+  }
+  const pump = () => {
+    scheduled = false
+    try {
+      while (!done && !paused && i < chunks.length) {
+        handler.onResponseData?.(controller, chunks[i++])
+      }
+      if (!done && !paused) {
+        done = true
+        handler.onResponseEnd?.(controller, {})
+      }
+    } catch (err) {
+      fail(err)
+    }
+  }
+  const schedule = () => {
+    if (!scheduled && !done) {
+      scheduled = true
+      queueMicrotask(pump)
+    }
+  }
+  const controller = {
+    resume () {
+      if (paused) {
+        paused = false
+        schedule()
+      }
+    },
+    pause () { paused = true },
+    get paused () { return paused },
+    get aborted () { return reason !== null && done },
+    get reason () { return reason },
+    abort (why) { fail(why ?? new AbortError()) },
+    get rawHeaders () { return toRawHeaders(headers) },
+    rawTrailers: []
+  }
+  try {
+    handler.onRequestStart?.(controller, context ?? {})
+    if (done) return
+    handler.onResponseStart?.(controller, statusCode, headers, statusMessage)
+  } catch (err) {
+    fail(err)
+    return
+  }
+  schedule()
+}
+
+function respondStream (handler, context, { statusCode, statusMessage, headers }, body, head) {
+  const stream = bodyStream(body)
   const controller = {
     resume () { stream.resume() },
     pause () { stream.pause() },
@@ -176,7 +247,7 @@ function respond (handler, context, { statusCode, statusMessage, headers }, body
     get aborted () { return stream.destroyed },
     get reason () { return stream.errored },
     abort (reason) { stream.destroy(reason ?? new AbortError()) },
-    rawHeaders: toRawHeaders(headers),
+    get rawHeaders () { return toRawHeaders(headers) },
     rawTrailers: []
   }
   let finished = false
