@@ -528,9 +528,9 @@ fn requires_validation(p: &Presentation) -> bool {
 // RFC 9111 §5.2.1.1 / §5.2.1.3: the client's max-age and min-fresh
 fn request_accepts_age(p: &Presentation) -> bool {
     let r = p.request;
-    !(r.has(bit::MAX_AGE) && p.age > r.max_age)
-        && !(r.has(bit::MAX_AGE_INVALID))
-        && !(r.has(bit::MIN_FRESH) && p.lifetime - p.age < r.min_fresh)
+    let too_old = r.has(bit::MAX_AGE_INVALID) || (r.has(bit::MAX_AGE) && p.age > r.max_age);
+    let not_fresh_enough = r.has(bit::MIN_FRESH) && p.lifetime - p.age < r.min_fresh;
+    !too_old && !not_fresh_enough
 }
 
 // RFC 9111 §5.2.1.2: max-stale lets the client accept a response stale by at most that many seconds
