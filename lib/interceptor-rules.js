@@ -112,6 +112,7 @@ function arrive ({ status, methodCacheable, shared, authorization, requestDirect
   if (varyStar) flags |= C.F_VARY_STAR
   if (hasValidator(headers)) flags |= C.F_HAS_VALIDATOR
   if (headers.expires !== undefined) flags |= C.F_EXPIRES_PRESENT
+  if (headers['set-cookie'] !== undefined && !namesField(responseDirectives, 'set-cookie')) flags |= C.F_SET_COOKIE_KEPT
   io[0] = status
   io[1] = flags
   io[2] = requestDirectives.bits
@@ -153,6 +154,12 @@ function use (shared, responseDirectives, requestDirectives, pragmaNoCache, life
   io[9] = lifetime
   io[10] = age
   return binding.interceptorUse()
+}
+
+/** Whether `no-cache="…"` or `private="…"` names the field (so it is not stored). */
+function namesField (d, name) {
+  return (d.noCacheFields !== null && d.noCacheFields.includes(name)) ||
+    (d.privateFields !== null && d.privateFields.includes(name))
 }
 
 function hasValidator (headers) {

@@ -660,6 +660,7 @@ pub fn stored_response(data: &[u8]) {
             last_modified: f64::NAN,
             age: if age.is_empty() { f64::NAN } else { a },
             vary_star: vary_fields(&vary).is_none_or(|f| f.first().is_some_and(|x| x == "*")),
+            set_cookie_kept: data.len().is_multiple_of(3),
             has_validator: data.len().is_multiple_of(2),
             cache_by_default: f64::NAN,
             request_time: now,

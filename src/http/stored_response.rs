@@ -335,6 +335,9 @@ pub struct Arrival<'a> {
     /// `Age` in seconds, NaN if absent or invalid.
     pub age: f64,
     pub vary_star: bool,
+    /// `Set-Cookie` present and not removed by `no-cache="set-cookie"` /
+    /// `private="set-cookie"` (which keep it out of the stored response).
+    pub set_cookie_kept: bool,
     /// ETag or Last-Modified present.
     pub has_validator: bool,
     /// Seconds to keep responses with no explicit or heuristic lifetime (NaN: none).
@@ -389,6 +392,13 @@ pub fn storable(x: &Arrival) -> bool {
         && has_storage_permission(x)
         // §4.1: Vary: * never matches a later request
         && !x.vary_star
+        && !shares_a_cookie(x)
+}
+
+/// A shared cache would hand one user's cookie to every user.
+// RFC 9111 §7.3: caching of sensitive information; Set-Cookie does not inhibit caching, so a shared cache declines it unless the response keeps the cookie out of the stored copy
+fn shares_a_cookie(x: &Arrival) -> bool {
+    x.shared && x.set_cookie_kept
 }
 
 /// The first HTTP-date of a field value, NaN if invalid.
@@ -653,6 +663,7 @@ mod tests {
             last_modified: f64::NAN,
             age: f64::NAN,
             vary_star: false,
+            set_cookie_kept: false,
             has_validator: false,
             cache_by_default: f64::NAN,
             request_time: 1_000_000.0,
@@ -698,6 +709,12 @@ mod tests {
         let mut x = arrival(&none, &none);
         x.has_validator = true;
         assert!(arrive(&x).storable);
+        let public = CacheDirectives::parse("public, max-age=60");
+        let mut x = arrival(&none, &public);
+        x.set_cookie_kept = true;
+        assert!(!storable(&x));
+        x.shared = false;
+        assert!(storable(&x));
     }
 
     #[test]

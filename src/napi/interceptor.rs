@@ -23,6 +23,7 @@ const F_VARY_STAR: u32 = 8;
 const F_HAS_VALIDATOR: u32 = 16;
 const F_EXPIRES_PRESENT: u32 = 32;
 const F_PRAGMA_NO_CACHE: u32 = 64;
+const F_SET_COOKIE_KEPT: u32 = 128;
 
 /// Bit set in interceptorUse's result when stale-if-error allows serving
 /// the stored response if the revalidation fails.
@@ -107,6 +108,7 @@ pub fn interceptor_arrive(dates: String) {
                 age_seconds(age)
             },
             vary_star: flags & F_VARY_STAR != 0,
+            set_cookie_kept: flags & F_SET_COOKIE_KEPT != 0,
             has_validator: flags & F_HAS_VALIDATOR != 0,
             cache_by_default: io[8],
             request_time: io[9],
@@ -197,6 +199,7 @@ pub fn interceptor_constants() -> String {
         ("F_HAS_VALIDATOR", F_HAS_VALIDATOR),
         ("F_EXPIRES_PRESENT", F_EXPIRES_PRESENT),
         ("F_PRAGMA_NO_CACHE", F_PRAGMA_NO_CACHE),
+        ("F_SET_COOKIE_KEPT", F_SET_COOKIE_KEPT),
         ("USE_STALE_IF_ERROR", USE_STALE_IF_ERROR),
         ("NO_STORE", bit::NO_STORE),
         ("NO_CACHE", bit::NO_CACHE),
