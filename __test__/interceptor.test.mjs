@@ -641,3 +641,34 @@ describe('Set-Cookie (RFC 9111 §7.3)', () => {
     await priv.close()
   })
 })
+
+describe('collapsing revalidations', () => {
+  for (const [name, makeStore] of [['sync store', () => new MemoryCacheStore()], ['async store', () => new AsyncStore()]]) {
+    test(`concurrent requests for a stale response make one conditional request (${name})`, async () => {
+      const agent = new Agent().compose(interceptors.cache({ store: makeStore() }))
+      const path = route((req, res, n) => {
+        res.setHeader('cache-control', 'max-age=1')
+        res.setHeader('etag', '"e"')
+        res.setHeader('x-n', String(n))
+        if (req.headers['if-none-match'] === '"e"') {
+          setTimeout(() => {
+            res.statusCode = 304
+            res.end()
+          }, 50)
+          return
+        }
+        res.end('stored body')
+      })
+      await get(agent, path)
+      await sleep(1100)
+      const results = await Promise.all(Array.from({ length: 8 }, () => get(agent, path)))
+      for (const r of results) {
+        assert.equal(r.status, 200)
+        assert.equal(r.body, 'stored body')
+        assert.equal(r.headers['x-n'], '2')
+      }
+      assert.equal(hits(path), 2, 'one revalidation for eight requests')
+      await agent.close()
+    })
+  }
+})

@@ -455,7 +455,7 @@ class RevalidationHandler {
       } else {
         try { ctx.store.delete(ctx.storeKey ?? ctx.key)?.catch?.(nop) } catch {}
       }
-      this.#onStored({ statusCode: result.statusCode, statusMessage: result.statusMessage, headers: entry?.value.headers ?? merged, cachedAt: entry?.value.cachedAt ?? Date.now() }, body, this.#context)
+      this.#onStored({ statusCode: result.statusCode, statusMessage: result.statusMessage, headers: entry?.value.headers ?? merged, cachedAt: entry?.value.cachedAt ?? Date.now() }, body, this.#context, entry !== null && entry.fresh)
       return true
     }
     if (this.#staleIfError && statusCode >= 500 && statusCode <= 504) {

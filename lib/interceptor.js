@@ -286,31 +286,35 @@ function cache (opts = {}) {
     }
 
     /** A miss: lead or join a collapsing flight, or go to the origin alone. */
-    function miss (ctx, opts, handler) {
-      if (ctx.requestDirectives.bits & rules.C.ONLY_IF_CACHED) {
-        gatewayTimeout(handler)
-        return true
-      }
-      if (!ctx.collapsible) return toOrigin(ctx, opts, handler)
+    /** Joins the open flight for this request's key, if any (request collapsing). */
+    function follow (ctx, handler, alone, onServe) {
+      if (!ctx.collapsible) return false
       const existing = flights.get(ctx.flightKey)
-      if (existing !== undefined && existing.open) {
-        existing.join({
-          headers: ctx.headers,
-          serve (head, body) {
-            respond(handler, undefined, served({ statusCode: head.statusCode, statusMessage: head.statusMessage, headers: head.entry.value.headers }, (Date.now() - head.entry.value.cachedAt) / 1000), body, ctx.method === 'HEAD')
-          },
-          alone () { toOrigin(ctx, opts, handler) },
-          fail (err) {
-            respondError(handler, err)
-          }
-        })
-        return true
-      }
+      if (existing === undefined || !existing.open) return false
+      existing.join({
+        headers: ctx.headers,
+        serve (head, body) {
+          onServe?.()
+          respond(handler, undefined, served({ statusCode: head.statusCode, statusMessage: head.statusMessage, headers: head.entry.value.headers }, (Date.now() - head.entry.value.cachedAt) / 1000), body, ctx.method === 'HEAD')
+        },
+        alone,
+        fail (err) {
+          respondError(handler, err)
+        }
+      })
+      return true
+    }
+
+    /**
+     * Opens a flight for this request's key: `handler` wrapped so the flight
+     * leaves the map when the response is known not to be shared, ends or fails.
+     */
+    function lead (ctx, handler) {
       const flight = new Flight((follower, head) =>
         head.varyFields === null || varyMatches(head.varyFields, follower.headers, head.leaderHeaders))
       flights.set(ctx.flightKey, flight)
       const done = () => { if (flights.get(ctx.flightKey) === flight) flights.delete(ctx.flightKey) }
-      const leader = new StoringHandler(ctx, {
+      const wrapped = {
         onRequestStart: (c, x) => handler.onRequestStart?.(c, x),
         onRequestUpgrade: (c, s, h, sock) => handler.onRequestUpgrade?.(c, s, h, sock),
         onResponseStart: (c, s, h, m) => {
@@ -324,9 +328,21 @@ function cache (opts = {}) {
           if (typeof handler.onResponseError === 'function') handler.onResponseError(c, err)
           else throw err
         }
-      }, flight)
+      }
+      return { flight, done, handler: wrapped }
+    }
+
+    /** A miss: lead or join a collapsing flight, or go to the origin alone. */
+    function miss (ctx, opts, handler) {
+      if (ctx.requestDirectives.bits & rules.C.ONLY_IF_CACHED) {
+        gatewayTimeout(handler)
+        return true
+      }
+      if (!ctx.collapsible) return toOrigin(ctx, opts, handler)
+      if (follow(ctx, handler, () => toOrigin(ctx, opts, handler))) return true
+      const { flight, done, handler: leader } = lead(ctx, handler)
       try {
-        return dispatch(opts, leader)
+        return dispatch(opts, new StoringHandler(ctx, leader, flight))
       } catch (err) {
         done()
         flight.error(err)
@@ -335,7 +351,7 @@ function cache (opts = {}) {
     }
 
     /** Revalidates `result` (RFC 9111 §4.3.1), answering `handler` (or nobody, in the background). */
-    function revalidate (ctx, opts, handler, result, staleIfError, ageSeconds) {
+    function revalidate (ctx, opts, handler, result, staleIfError) {
       const headers = { ...opts.headers }
       for (const f of CONDITIONAL_FIELDS) delete headers[f]
       const etag = result.etag ?? (typeof result.headers.etag === 'string' ? result.headers.etag : undefined)
@@ -344,27 +360,60 @@ function cache (opts = {}) {
       if (lm !== undefined) headers['if-modified-since'] = lm
       const revalidationOpts = { ...opts, headers }
       const background = handler === null
-      const fallback = new StoringHandler(ctx, background ? null : handler, null)
-      const onStored = (updated, bodyPromise, context) => {
+      // Concurrent requests for this stale response wait for this revalidation.
+      const leading = background || !ctx.collapsible ? null : lead(ctx, handler)
+      const settle = (fn) => {
+        if (leading !== null) {
+          fn(leading.flight)
+          leading.done()
+        }
+      }
+      const fallback = new StoringHandler(ctx, background ? null : (leading?.handler ?? handler), leading?.flight ?? null)
+      const onStored = (updated, bodyPromise, context, fresh) => {
         if (background) return
         if (updated === null) {
-          // stale-if-error: the stored response, as it is
+          // stale-if-error: the stored response, as it is (waiters ask for themselves)
+          settle((f) => f.start({ reusable: false }))
           serveStored(ctx, handler, result, (Date.now() - result.cachedAt) / 1000, result.body, context, true)
           return
         }
         bodyPromise.then(
-          (chunks) => serveStored(ctx, handler, updated, (Date.now() - updated.cachedAt) / 1000, chunks, context),
-          (err) => respondError(handler, err)
+          (chunks) => {
+            settle((f) => {
+              f.start({
+                statusCode: updated.statusCode,
+                statusMessage: updated.statusMessage,
+                headers: updated.headers,
+                reusable: fresh,
+                varyFields: rules.varyFields(updated.headers.vary),
+                leaderHeaders: ctx.headers,
+                entry: { value: { headers: updated.headers, cachedAt: updated.cachedAt } }
+              })
+              for (const c of chunks) f.data(c)
+              f.end()
+            })
+            serveStored(ctx, handler, updated, (Date.now() - updated.cachedAt) / 1000, chunks, context)
+          },
+          (err) => {
+            settle((f) => f.error(err))
+            respondError(handler, err)
+          }
         )
       }
       const onRefetch = () => {
         if (background) return
+        settle((f) => f.start({ reusable: false }))
         toOrigin(ctx, { ...opts, headers: withoutConditionals(opts.headers, ctx) }, handler)
       }
-      return dispatch(
-        revalidationOpts,
-        new RevalidationHandler(ctx, result, fallback, onStored, onRefetch, staleIfError)
-      )
+      try {
+        return dispatch(
+          revalidationOpts,
+          new RevalidationHandler(ctx, result, fallback, onStored, onRefetch, staleIfError)
+        )
+      } catch (err) {
+        settle((f) => f.error(err))
+        throw err
+      }
     }
 
     function withoutConditionals (h, ctx) {
@@ -425,7 +474,10 @@ function cache (opts = {}) {
         destroyBody(result.body)
         return toOrigin({ ...ctx, noStore: true }, opts, handler)
       }
-      return revalidate(ctx, opts, handler, result, (decision & rules.C.USE_STALE_IF_ERROR) !== 0, age)
+      const staleIfError = (decision & rules.C.USE_STALE_IF_ERROR) !== 0
+      const alone = () => revalidate({ ...ctx, collapsible: false }, opts, handler, result, staleIfError)
+      if (follow(ctx, handler, alone, () => destroyBody(result.body))) return true
+      return revalidate(ctx, opts, handler, result, staleIfError)
     }
 
     function revalidationHeaders (h, result) {
