@@ -11,11 +11,16 @@ import http from 'node:http'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createRequire } from 'node:module'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const require = createRequire(import.meta.url)
 const undici = require('undici')
 const { Agent, request, fetch } = undici
-const { MemoryCacheStore, interceptors } = require('../index.js')
+const { MemoryCacheStore, SqliteCacheStore, interceptors } = require('../index.js')
+const tmp = mkdtempSync(join(tmpdir(), 'ferrocache-interceptor-'))
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
 
 /** path -> (req, res, n) handler; n counts the requests this path received. */
 const routes = new Map()
@@ -292,7 +297,13 @@ describe('request collapsing (undici: none, every concurrent miss reaches the or
   })
 })
 
-for (const [name, makeStore] of [['sync store (MemoryCacheStore)', () => new MemoryCacheStore()], ['async store (get returns a Promise)', () => new AsyncStore()]]) {
+const REVALIDATION_STORES = [
+  ['sync store (MemoryCacheStore)', () => new MemoryCacheStore()],
+  ['async store (get returns a Promise)', () => new AsyncStore()],
+  ['SqliteCacheStore', () => new SqliteCacheStore({ location: join(tmp, `s${++unique}.db`) })],
+  ["undici's MemoryCacheStore", () => new undici.cacheStores.MemoryCacheStore()]
+]
+for (const [name, makeStore] of REVALIDATION_STORES) {
   describe(`revalidation with a ${name}`, () => {
     test('a stale response is revalidated; a 304 updates its fields and serves the stored body', async () => {
       const agent = new Agent().compose(interceptors.cache({ store: makeStore() }))
