@@ -121,6 +121,8 @@ async function runTest (test, dispatcher) {
     for (let i = 0; i < requests.length; i++) {
       const r = requests[i]
       const setup = r.setup === true
+      // setup_tests: checks whose failure means the test could not run
+      const setupFor = (key) => setup || (r.setup_tests ?? []).includes(key)
       const reqNum = i + 1
       const now = Date.now()
       const headers = {}
@@ -145,16 +147,16 @@ async function runTest (test, dispatcher) {
       const body = await res.body.text()
       const resNum = Number(res.headers['server-request-count'])
       if (r.expected_type === 'cached') {
-        check((res.statusCode === 304 && Number.isNaN(resNum)) || resNum < reqNum, `response ${reqNum} does not come from cache`, setup)
+        check((res.statusCode === 304 && Number.isNaN(resNum)) || resNum < reqNum, `response ${reqNum} does not come from cache`, setupFor('expected_type'))
       } else if (r.expected_type === 'not_cached' && r.disconnect === true) {
         // RFC 9111 §4.2.4: an error (e.g. 504) instead of the stale response
-        check(!(resNum < reqNum), `response ${reqNum} comes from cache`, setup)
+        check(!(resNum < reqNum), `response ${reqNum} comes from cache`, setupFor('expected_type'))
       } else if (r.expected_type === 'not_cached') {
-        check(resNum === reqNum, `response ${reqNum} comes from cache`, setup)
+        check(resNum === reqNum, `response ${reqNum} comes from cache`, setupFor('expected_type'))
       } else if (r.expected_type === 'etag_validated' || r.expected_type === 'lm_validated') {
         const seen = state.seen[state.seen.length - 1]
         const field = r.expected_type === 'etag_validated' ? 'if-none-match' : 'if-modified-since'
-        check(resNum === reqNum && seen?.headers[field] !== undefined, `request ${reqNum} was not validated with ${field}`, setup)
+        check(resNum === reqNum && seen?.headers[field] !== undefined, `request ${reqNum} was not validated with ${field}`, setupFor('expected_type'))
       }
       if (r.disconnect === true && r.expected_type === 'not_cached') {
         // checked above: any non-stored answer to a disconnect will do
@@ -163,7 +165,7 @@ async function runTest (test, dispatcher) {
       } else if (r.response_status) {
         check(res.statusCode === r.response_status[0], `response ${reqNum} status ${res.statusCode}`, true)
       } else {
-        check(res.statusCode !== 999, `request ${reqNum} should have been conditional`, setup)
+        check(res.statusCode !== 999, `request ${reqNum} should have been conditional`, setupFor('expected_type'))
         check(res.statusCode === 200, `response ${reqNum} status ${res.statusCode}, not 200`, true)
       }
       for (const h of r.expected_response_headers ?? []) {
@@ -198,7 +200,8 @@ async function runTest (test, dispatcher) {
 const files = readdirSync(join(dir, 'tests')).filter((f) => f.endsWith('.mjs') && (wanted.length === 0 || wanted.includes(f.replace('.mjs', ''))))
 const suites = []
 for (const f of files) suites.push((await import(pathToFileURL(join(dir, 'tests', f)))).default)
-const tests = suites.flatMap((s) => s.tests)
+// Ids repeat across suites (cc-parse and cc-freshness share some): key by suite too.
+const tests = suites.flatMap((s) => s.tests.map((t) => ({ ...t, key: `${s.id}/${t.id}` })))
 
 const variants = [
   ['ferrocache', 'shared', ferrocache.interceptors.cache],
@@ -212,7 +215,7 @@ await Promise.all(variants.map(async ([who, type, cache]) => {
   // browser_only: a private cache's test; browser_skip: a shared cache's (as the suite runs them)
   const applies = (t) => type === 'private' ? !t.browser_skip : !t.browser_only
   const outcome = await Promise.all(tests.map((t) => applies(t) ? runTest(t, dispatcher) : 'n/a'))
-  results[`${who} ${type}`] = Object.fromEntries(tests.map((t, i) => [t.id, outcome[i]]))
+  results[`${who} ${type}`] = Object.fromEntries(tests.map((t, i) => [t.key, outcome[i]]))
   await dispatcher.close()
 }))
 origin.close()
@@ -222,13 +225,13 @@ origin.close()
 const graded = tests.filter((t) => t.kind !== 'check')
 for (const [name, r] of Object.entries(results)) {
   const counts = { pass: 0, fail: 0, setup: 0 }
-  for (const t of graded) if (r[t.id] !== 'n/a') counts[r[t.id]]++
-  const yes = tests.filter((t) => t.kind === 'check' && r[t.id] === 'pass').length
+  for (const t of graded) if (r[t.key] !== 'n/a') counts[r[t.key]]++
+  const yes = tests.filter((t) => t.kind === 'check' && r[t.key] === 'pass').length
   console.log(`${name}: ${counts.pass} passed, ${counts.fail} failed, ${counts.setup} setup failures (of ${counts.pass + counts.fail + counts.setup}); checks answered yes: ${yes} of ${tests.length - graded.length}`)
 }
 console.log('\nper test (ferrocache shared / private, undici shared / private):')
 for (const t of tests) {
-  const cells = variants.map(([w, ty]) => results[`${w} ${ty}`][t.id])
+  const cells = variants.map(([w, ty]) => results[`${w} ${ty}`][t.key])
   const shown = t.kind === 'check' ? cells.map((c) => c === 'pass' ? 'yes' : c === 'fail' ? 'no' : c) : cells
-  console.log(`${t.id}\t${t.kind ?? (t.required === false ? 'optimal' : 'required')}\t${shown.join('\t')}`)
+  console.log(`${t.key}\t${t.kind ?? (t.required === false ? 'optimal' : 'required')}\t${shown.join('\t')}`)
 }
