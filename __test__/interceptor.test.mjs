@@ -132,6 +132,21 @@ describe('hits and Vary', () => {
     await agent.close()
   })
 
+  test('Vary: selecting values match after removing list whitespace and combining lines (RFC 9111 §4.1; undici compares them as sent)', async () => {
+    const agent = agentWith()
+    const path = route((req, res, n) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.setHeader('vary', 'foo')
+      res.end(`v${n}`)
+    })
+    assert.equal((await get(agent, path, { headers: { foo: '1, 2' } })).body, 'v1')
+    assert.equal((await get(agent, path, { headers: { foo: ' 1,2 ' } })).body, 'v1')
+    assert.equal((await get(agent, path, { headers: ['foo', '1', 'foo', '2'] })).body, 'v1')
+    assert.equal((await get(agent, path, { headers: { foo: '1, 3' } })).body, 'v2')
+    assert.equal(hits(path), 2)
+    await agent.close()
+  })
+
   test('Vary: * is never served from the store', async () => {
     const agent = agentWith()
     const path = route((req, res) => {

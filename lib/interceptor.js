@@ -101,6 +101,31 @@ function normalizeHeaders (h) {
   return headers
 }
 
+/** A field value with the optional whitespace around list commas removed, several lines combined. */
+function selectingValue (v) {
+  const s = Array.isArray(v) ? v.join(',') : v
+  return typeof s === 'string' ? s.split(',').map((x) => x.trim()).join(',') : s
+}
+
+/**
+ * The request headers as the cache key carries them: RFC 9111 §4.1 lets
+ * selecting fields match after "adding or removing whitespace, where allowed in
+ * the header field's syntax" and "combining multiple header field lines with
+ * the same field name", so list values are stored and compared in that form.
+ * The object is returned as is when no value needs it (the common case).
+ */
+function selectingHeaders (headers) {
+  let out = null
+  for (const name in headers) {
+    const v = headers[name]
+    if (Array.isArray(v) || (typeof v === 'string' && (v.includes(',') || v !== v.trim()))) {
+      out ??= { ...headers }
+      out[name] = selectingValue(v)
+    }
+  }
+  return out ?? headers
+}
+
 function fullPath (opts) {
   let path = opts.path || '/'
   if (opts.query && !/[?#]/.test(path)) {
@@ -519,6 +544,7 @@ function cache (opts = {}) {
       const path = fullPath(opts)
       const method = opts.method
       const requestDirectives = rules.directives(headers['cache-control'])
+      const selecting = selectingHeaders(headers)
       const ctx = {
         store,
         shared,
@@ -526,13 +552,13 @@ function cache (opts = {}) {
         origin,
         path,
         method,
-        headers,
+        headers: selecting,
         requestDirectives,
         pragmaNoCache: pragmaNoCache(headers),
         methodCacheable: cachedMethods.includes(method),
         noStore: (requestDirectives.bits & rules.C.NO_STORE) !== 0,
         conditional: CONDITIONAL_FIELDS.some((f) => headers[f] !== undefined),
-        key: { origin, method, path, headers },
+        key: { origin, method, path, headers: selecting },
         flightKey: origin + '\n' + method + '\n' + path,
         collapsible: false,
         fromGet: false
@@ -552,7 +578,7 @@ function cache (opts = {}) {
       const onResult = (result) => {
         if (!result && method === 'HEAD' && cachedMethods.includes('GET')) {
           // RFC 9110 §9.3.2: HEAD is GET without the content: answer it from a stored GET.
-          const getKey = { origin, method: 'GET', path, headers }
+          const getKey = { origin, method: 'GET', path, headers: selecting }
           return withLookup(lookup(ctx, getKey), (r) => {
             if (r) return handleResult({ ...ctx, fromGet: true, storeKey: getKey }, opts, handler, r)
             return ctx.methodCacheable ? miss(ctx, opts, handler) : toOrigin({ ...ctx, noStore: true }, opts, handler)

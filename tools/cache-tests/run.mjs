@@ -125,8 +125,9 @@ async function runTest (test, dispatcher) {
       const setupFor = (key) => setup || (r.setup_tests ?? []).includes(key)
       const reqNum = i + 1
       const now = Date.now()
-      const headers = {}
-      for (const [name, value] of r.request_headers ?? []) headers[name] = headerValue(name, value, now)
+      // flat [name, value, …]: a field may repeat (separate field lines)
+      const headers = []
+      for (const [name, value] of r.request_headers ?? []) headers.push(name, headerValue(name, value, now))
       let res
       try {
         res = await undici.request(`${base}/test/${uuid}${r.query_arg ? `?${r.query_arg}` : ''}`, {
