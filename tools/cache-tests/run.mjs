@@ -35,7 +35,7 @@ const ferrocache = require(join(repo, 'index.js'))
 const dir = resolve(process.argv[2] ?? '/tmp/cache-tests')
 const wanted = process.argv.slice(3)
 const PAUSE_MS = 3000
-const DATE_HEADERS = new Set(['date', 'expires', 'last-modified'])
+const DATE_HEADERS = new Set(['date', 'expires', 'last-modified', 'if-modified-since'])
 
 /** A configured header value: numbers are seconds from now (HTTP-dates for date fields). */
 function headerValue (name, value, now) {
