@@ -71,6 +71,57 @@ export interface InputFlags {
   datesUnloaded: number
 }
 
+/**
+ * The storage decision for an arriving response. In: io[0] status, io[1]
+ * flags, io[2] request bits, io[3] response bits, io[4..8] response
+ * max-age, s-maxage, stale-while-revalidate, stale-if-error, io[8]
+ * cacheByDefault (s, NaN: none), io[9] request time, io[10] response time;
+ * `dates` = `expires\0date\0last-modified\0age`. Out: io[0] storable
+ * (0/1), io[1] freshness lifetime (s), io[2] corrected initial age (s).
+ */
+export declare function interceptorArrive(dates: string): void
+
+/**
+ * The directive bits and io flags as `NAME=value,…`, so the JS shell
+ * reads them from here instead of repeating them.
+ */
+export declare function interceptorConstants(): string
+
+/**
+ * Parses a Cache-Control value: io[0] bits, io[1..7] max-age, s-maxage,
+ * stale-while-revalidate, stale-if-error, min-fresh, max-stale (NaN:
+ * absent). Returns the qualified no-cache and private field names as
+ * `noCache\0private` (comma-separated), or null when there are none.
+ */
+export declare function interceptorDirectives(value: string): string | null
+
+/**
+ * `notStored\0keptOnUpdate`: the comma-separated field lists of RFC 9111
+ * §3.1 and §3.2 the shell applies when storing and when merging a 304.
+ */
+export declare function interceptorFieldRules(): string
+
+/**
+ * Whether a 304 to the cache's conditional request selects the stored
+ * response (validators of the stored response, then of the 304).
+ */
+export declare function interceptorNotModifiedSelects(storedEtag?: string | undefined | null, storedLastModified?: string | undefined | null, etag?: string | undefined | null, lastModified?: string | undefined | null): boolean
+
+/**
+ * How a stored response may serve a request. In: io[0] flags, io[1]
+ * response bits, io[2] response stale-while-revalidate, io[3] response
+ * stale-if-error, io[4] request bits, io[5..9] request max-age, min-fresh,
+ * max-stale, stale-if-error, io[9] freshness lifetime (s), io[10] current
+ * age (s). Returns the `Use` code, plus 4 when stale-if-error applies.
+ */
+export declare function interceptorUse(): number
+
+/**
+ * The Vary field names (lower-cased, comma-separated; `*` for a
+ * wildcard), or null if the value is malformed.
+ */
+export declare function interceptorVaryFields(value: string): string | null
+
 export interface MemoryCommit {
   stored: number
   exceeded: number

@@ -835,6 +835,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.interceptorArrive = nativeBinding.interceptorArrive
+module.exports.interceptorConstants = nativeBinding.interceptorConstants
+module.exports.interceptorDirectives = nativeBinding.interceptorDirectives
+module.exports.interceptorFieldRules = nativeBinding.interceptorFieldRules
+module.exports.interceptorNotModifiedSelects = nativeBinding.interceptorNotModifiedSelects
+module.exports.interceptorUse = nativeBinding.interceptorUse
+module.exports.interceptorVaryFields = nativeBinding.interceptorVaryFields
 module.exports.memoryStoreAbort = nativeBinding.memoryStoreAbort
 module.exports.memoryStoreAlive = nativeBinding.memoryStoreAlive
 module.exports.memoryStoreAppend = nativeBinding.memoryStoreAppend

@@ -355,3 +355,35 @@ export declare class CachePolicy {
     revalidationResponse?: CachePolicy.HttpResponse
   ): CachePolicy.RevalidationPolicy<this>
 }
+
+/** A stored response as any store returns it (bodies: Buffers, strings, iterables or a stream). */
+export type InterceptorStoredResponse = Omit<GetResult, 'body'> & { body?: unknown }
+
+/** Any undici-compatible cache store; `get` may answer with a Promise (remote stores). */
+export interface InterceptorCacheStore {
+  get(key: CacheKey): InterceptorStoredResponse | undefined | Promise<InterceptorStoredResponse | undefined>
+  createWriteStream(key: CacheKey, value: CacheValue): Writable | undefined
+  delete(key: CacheKey): void | Promise<void>
+}
+
+/** Options of `interceptors.cache` (undici's names and defaults; see docs/interceptor.md). */
+export interface CacheInterceptorOptions {
+  /** Default: a new ferrocache `MemoryCacheStore`. */
+  store?: InterceptorCacheStore
+  /** Safe methods whose responses are stored. Default `['GET']`. */
+  methods?: Array<'GET' | 'HEAD' | 'OPTIONS' | 'TRACE'>
+  /** Default `'shared'`. */
+  type?: 'shared' | 'private'
+  /** Seconds of freshness for heuristically cacheable responses without explicit freshness. */
+  cacheByDefault?: number
+  /** Only requests to these origins are cached. */
+  origins?: Array<string | RegExp>
+}
+
+/** undici's `Dispatcher['dispatch']`, structurally. */
+export type DispatchFunction = (options: any, handler: any) => boolean
+
+/** Dispatcher interceptors: compose with `new Agent().compose(interceptors.cache({...}))`. */
+export declare const interceptors: {
+  cache(opts?: CacheInterceptorOptions): (dispatch: DispatchFunction) => DispatchFunction
+}

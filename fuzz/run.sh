@@ -21,7 +21,7 @@ if [[ $# -gt 0 && "$1" =~ ^[0-9]+$ ]]; then
 fi
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-  targets=(cache_control http_date vary policy)
+  targets=(cache_control http_date vary policy stored_response)
 fi
 
 if ! cargo +nightly --version >/dev/null 2>&1; then

@@ -21,11 +21,12 @@ use std::time::{Duration, UNIX_EPOCH};
 pub type Check = fn(&[u8]);
 
 /// The targets by name, for the regression replay.
-pub const TARGETS: [(&str, Check); 4] = [
+pub const TARGETS: [(&str, Check); 5] = [
     ("cache_control", cache_control),
     ("http_date", http_date),
     ("vary", vary),
     ("policy", policy),
+    ("stored_response", stored_response),
 ];
 
 // ---------------------------------------------------------------- cache_control
@@ -591,5 +592,111 @@ pub fn policy(data: &[u8]) {
     if let Some(e) = drop_weak_etags(input.if_none_match) {
         assert!(e.split(',').all(|t| !is_weak(t)));
         assert_eq!(drop_weak_etags(&e).as_deref(), Some(e.as_str()));
+    }
+}
+
+// ---------------------------------------------------------------- stored_response
+
+/// The cache interceptor's header path (`http::stored_response`): hostile
+/// Cache-Control (response and request), Vary, Age and dates from either side.
+/// Never panics; numbers stay in range; decisions respect the directives that
+/// forbid reuse.
+pub fn stored_response(data: &[u8]) {
+    use ferrocache::http::stored_response::{
+        age_seconds, arrive, bit, date_ms, list_members, presented_use, vary_fields,
+        within_stale_if_error, Arrival, CacheDirectives, Presentation, Use, DELTA_SECONDS_MAX,
+    };
+    let mut u = Unstructured::new(data);
+    let mut text = || -> String {
+        let len = u.int_in_range(0..=64usize).unwrap_or(0);
+        let bytes = u.bytes(len).unwrap_or(&[]);
+        String::from_utf8_lossy(bytes).into_owned()
+    };
+    let (res_cc, req_cc, vary, age, date, expires) =
+        (text(), text(), text(), text(), text(), text());
+    let res = CacheDirectives::parse(&res_cc);
+    let req = CacheDirectives::parse(&req_cc);
+    for d in [&res, &req] {
+        for v in [
+            d.max_age,
+            d.s_maxage,
+            d.stale_while_revalidate,
+            d.stale_if_error,
+            d.min_fresh,
+            d.max_stale,
+        ] {
+            assert!(v.is_nan() || (0.0..=DELTA_SECONDS_MAX).contains(&v), "{v}");
+        }
+        assert!(!(d.has(bit::MAX_AGE) && d.has(bit::MAX_AGE_INVALID)));
+        assert!(!(d.has(bit::S_MAXAGE) && d.has(bit::S_MAXAGE_INVALID)));
+        assert_eq!(d.has(bit::MAX_AGE), d.max_age.is_finite());
+    }
+    for m in list_members(&res_cc) {
+        assert!(!m.is_empty() && !m.starts_with([' ', '\t']) && !m.ends_with([' ', '\t']));
+    }
+    if let Some(fields) = vary_fields(&vary) {
+        for f in &fields {
+            assert!(
+                f == "*"
+                    || (!f.is_empty()
+                        && f.bytes()
+                            .all(|b| b.is_ascii_graphic() && !b.is_ascii_uppercase()))
+            );
+        }
+    }
+    let a = age_seconds(&age);
+    assert!(a.is_nan() || (0.0..=DELTA_SECONDS_MAX).contains(&a));
+    let now = 1_700_000_000_000.0;
+    for shared in [true, false] {
+        let x = Arrival {
+            status: 200,
+            method_cacheable: true,
+            shared,
+            request_authorization: data.first().is_some_and(|b| b & 1 == 1),
+            request: &req,
+            response: &res,
+            expires: (!expires.is_empty()).then(|| date_ms(&expires)),
+            date: date_ms(&date),
+            last_modified: f64::NAN,
+            age: if age.is_empty() { f64::NAN } else { a },
+            vary_star: vary_fields(&vary).is_none_or(|f| f.first().is_some_and(|x| x == "*")),
+            set_cookie_kept: data.len().is_multiple_of(3),
+            has_validator: data.len().is_multiple_of(2),
+            cache_by_default: f64::NAN,
+            request_time: now,
+            response_time: now,
+        };
+        let s = arrive(&x);
+        assert!(s.lifetime.is_finite() && s.lifetime >= 0.0, "{s:?}");
+        assert!(s.initial_age.is_finite() && s.initial_age >= 0.0, "{s:?}");
+        if req.has(bit::NO_STORE) || (shared && res.has(bit::PRIVATE)) || x.vary_star {
+            assert!(!s.storable);
+        }
+        for age in [
+            0.0,
+            s.lifetime / 2.0,
+            s.lifetime,
+            s.lifetime + 1.0,
+            s.lifetime + 1e6,
+        ] {
+            let p = Presentation {
+                shared,
+                response: &res,
+                request: &req,
+                pragma_no_cache: false,
+                lifetime: s.lifetime,
+                age,
+            };
+            let usage = presented_use(&p);
+            if req.has(bit::NO_CACHE) || res.has(bit::NO_CACHE) {
+                assert!(matches!(usage, Use::Revalidate | Use::GatewayTimeout));
+            }
+            let forbids = res.has(bit::MUST_REVALIDATE)
+                || (shared && res.has(bit::PROXY_REVALIDATE | bit::S_MAXAGE));
+            if age >= s.lifetime && forbids {
+                assert!(matches!(usage, Use::Revalidate | Use::GatewayTimeout));
+                assert!(!within_stale_if_error(&p));
+            }
+        }
     }
 }

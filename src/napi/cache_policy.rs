@@ -73,7 +73,7 @@ fn io_ptr() -> *mut f64 {
 }
 
 /// Runs `f` over this thread's I/O slots.
-fn with_io<R>(f: impl FnOnce(&mut [f64; IO_SLOTS]) -> R) -> R {
+pub(super) fn with_io<R>(f: impl FnOnce(&mut [f64; IO_SLOTS]) -> R) -> R {
     // SAFETY: the pointer comes from this thread's `[f64; IO_SLOTS]` (valid until
     // the thread exits, see `IoSlots`) that only this thread uses: JS on this thread reads and writes it between
     // calls, and Rust only inside a synchronous call from that JS, so no other

@@ -6,6 +6,7 @@
 pub mod cache_policy;
 pub mod convert;
 pub mod handles;
+pub mod interceptor;
 pub mod memory_store;
 pub mod page_cache;
 pub mod panic_hooks;

@@ -1,0 +1,700 @@
+// ferrocache's own cache interceptor, end to end: a real undici Agent composed
+// with `interceptors.cache(...)` against a real node:http server on 127.0.0.1.
+// The origin counts what it receives, so "served from cache" means "the
+// origin saw nothing". Where undici's interceptor has the behaviour, the test
+// says which of its behaviours it pins; where it lacks it (collapsing, async
+// stores on 304), the test says so.
+
+import { describe, test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createRequire } from 'node:module'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const require = createRequire(import.meta.url)
+const undici = require('undici')
+const { Agent, request, fetch } = undici
+const { MemoryCacheStore, SqliteCacheStore, interceptors } = require('../index.js')
+const tmp = mkdtempSync(join(tmpdir(), 'ferrocache-interceptor-'))
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
+
+/** path -> (req, res, n) handler; n counts the requests this path received. */
+const routes = new Map()
+/** path -> requests received ({ method, headers }). */
+const seen = new Map()
+
+let server
+let origin
+let foreign // a second origin, for cross-origin Location
+
+before(async () => {
+  server = http.createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname
+    if (!seen.has(path)) seen.set(path, [])
+    seen.get(path).push({ method: req.method, headers: req.headers })
+    const route = routes.get(path)
+    if (!route) {
+      res.statusCode = 404
+      res.end()
+      return
+    }
+    route(req, res, seen.get(path).length)
+  })
+  server.keepAliveTimeout = 100
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  origin = `http://127.0.0.1:${server.address().port}`
+  foreign = `http://localhost:${server.address().port}`
+})
+
+after(() => {
+  server.closeAllConnections()
+  server.close()
+})
+
+let unique = 0
+/** A fresh path with its route. */
+function route (handler) {
+  const path = `/r${++unique}`
+  routes.set(path, handler)
+  return path
+}
+const hits = (path) => seen.get(path)?.length ?? 0
+
+function agentWith (opts = {}) {
+  return new Agent().compose(interceptors.cache({ store: new MemoryCacheStore(), ...opts }))
+}
+
+async function get (agent, path, opts = {}) {
+  const res = await request(origin + path, { dispatcher: agent, ...opts })
+  return { status: res.statusCode, headers: res.headers, body: await res.body.text() }
+}
+
+/** A store whose `get` answers with a Promise (as Redis-backed stores do). */
+class AsyncStore {
+  #inner = new MemoryCacheStore()
+  get (key) { return new Promise((resolve) => setImmediate(() => resolve(this.#inner.get(key)))) }
+  createWriteStream (key, value) { return this.#inner.createWriteStream(key, value) }
+  delete (key) { return this.#inner.delete(key) }
+}
+
+describe('hits and Vary', () => {
+  test('a fresh response is served from the store, with Age (pins undici: hit + age header)', async () => {
+    const agent = agentWith()
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.setHeader('age', '10')
+      res.end('one')
+    })
+    const a = await get(agent, path)
+    const b = await get(agent, path)
+    assert.equal(a.body, 'one')
+    assert.equal(b.body, 'one')
+    assert.equal(hits(path), 1)
+    // RFC 9111 §4.2.3: the origin's Age counts in the stored response's age
+    assert.ok(Number(b.headers.age) >= 10, `age ${b.headers.age}`)
+    await agent.close()
+  })
+
+  test('fetch and request both go through it', async () => {
+    const agent = agentWith()
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.end('via fetch')
+    })
+    const r1 = await fetch(origin + path, { dispatcher: agent })
+    assert.equal(await r1.text(), 'via fetch')
+    const r2 = await fetch(origin + path, { dispatcher: agent })
+    assert.equal(await r2.text(), 'via fetch')
+    assert.equal((await get(agent, path)).body, 'via fetch')
+    assert.equal(hits(path), 1)
+    await agent.close()
+  })
+
+  test('Vary: each selecting value gets its own stored response (pins undici: vary)', async () => {
+    const agent = agentWith()
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.setHeader('vary', 'Accept-Language')
+      res.end(`lang ${req.headers['accept-language']}`)
+    })
+    const en = { headers: { 'accept-language': 'en' } }
+    const fr = { headers: { 'accept-language': 'fr' } }
+    assert.equal((await get(agent, path, en)).body, 'lang en')
+    assert.equal((await get(agent, path, fr)).body, 'lang fr')
+    assert.equal((await get(agent, path, en)).body, 'lang en')
+    assert.equal((await get(agent, path, fr)).body, 'lang fr')
+    assert.equal(hits(path), 2)
+    await agent.close()
+  })
+
+  test('Vary: selecting values match after removing list whitespace and combining lines (RFC 9111 §4.1; undici compares them as sent)', async () => {
+    const agent = agentWith()
+    const path = route((req, res, n) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.setHeader('vary', 'foo')
+      res.end(`v${n}`)
+    })
+    assert.equal((await get(agent, path, { headers: { foo: '1, 2' } })).body, 'v1')
+    assert.equal((await get(agent, path, { headers: { foo: ' 1,2 ' } })).body, 'v1')
+    assert.equal((await get(agent, path, { headers: ['foo', '1', 'foo', '2'] })).body, 'v1')
+    assert.equal((await get(agent, path, { headers: { foo: '1, 3' } })).body, 'v2')
+    assert.equal(hits(path), 2)
+    await agent.close()
+  })
+
+  test('Vary: * is never served from the store', async () => {
+    const agent = agentWith()
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.setHeader('vary', '*')
+      res.end('x')
+    })
+    await get(agent, path)
+    await get(agent, path)
+    assert.equal(hits(path), 2)
+    await agent.close()
+  })
+
+  test('type: private stores `private` responses, shared does not', async () => {
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'private, max-age=60')
+      res.end('mine')
+    })
+    const shared = agentWith({ type: 'shared' })
+    await get(shared, path)
+    await get(shared, path)
+    assert.equal(hits(path), 2)
+    const priv = agentWith({ type: 'private' })
+    await get(priv, path)
+    await get(priv, path)
+    assert.equal(hits(path), 3)
+    await shared.close()
+    await priv.close()
+  })
+
+  test('heuristic freshness only for heuristically cacheable status codes (RFC 9111 §4.2.2)', async () => {
+    const agent = agentWith()
+    const lm = new Date(Date.now() - 3600_000).toUTCString()
+    const ok = route((req, res) => {
+      res.setHeader('last-modified', lm)
+      res.end('ok')
+    })
+    const temp = route((req, res) => {
+      res.statusCode = 302
+      res.setHeader('location', '/elsewhere')
+      res.setHeader('last-modified', lm)
+      res.end()
+    })
+    await get(agent, ok)
+    await get(agent, ok)
+    assert.equal(hits(ok), 1)
+    await get(agent, temp, { maxRedirections: 0 })
+    await get(agent, temp, { maxRedirections: 0 })
+    assert.equal(hits(temp), 2)
+    await agent.close()
+  })
+})
+
+describe('request collapsing (undici: none, every concurrent miss reaches the origin)', () => {
+  test('N concurrent requests for one resource make one origin request; each gets the whole body', async () => {
+    const agent = agentWith()
+    const body = 'x'.repeat(200_000)
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=60')
+      setTimeout(() => {
+        res.write(body.slice(0, 1000))
+        setTimeout(() => res.end(body.slice(1000)), 20)
+      }, 30)
+    })
+    const results = await Promise.all(Array.from({ length: 20 }, () => get(agent, path)))
+    assert.equal(hits(path), 1)
+    for (const r of results) {
+      assert.equal(r.status, 200)
+      assert.equal(r.body.length, body.length)
+      assert.equal(r.body, body)
+    }
+    await agent.close()
+  })
+
+  test('a slow reader does not hold the others back: each waiter has its own stream', async () => {
+    const agent = agentWith()
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=60')
+      setTimeout(() => res.end('shared body'), 30)
+    })
+    const slow = request(origin + path, { dispatcher: agent })
+    const fast = Promise.all(Array.from({ length: 5 }, () => get(agent, path)))
+    const done = await fast
+    for (const r of done) assert.equal(r.body, 'shared body')
+    const s = await slow
+    await sleep(50)
+    assert.equal(await s.body.text(), 'shared body')
+    assert.equal(hits(path), 1)
+    await agent.close()
+  })
+
+  test('Vary is respected: waiters whose selecting fields differ go to the origin, and get their own answer', async () => {
+    const agent = agentWith()
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.setHeader('vary', 'accept-language')
+      setTimeout(() => res.end(`lang ${req.headers['accept-language']}`), 30)
+    })
+    const langs = ['en', 'en', 'en', 'fr', 'fr', 'de']
+    const results = await Promise.all(langs.map((l) => get(agent, path, { headers: { 'accept-language': l } })))
+    results.forEach((r, i) => assert.equal(r.body, `lang ${langs[i]}`))
+    const got = seen.get(path).map((r) => r.headers['accept-language'])
+    // one 'en' request serves the other two; each non-matching waiter asks for itself
+    assert.equal(got.filter((l) => l === 'en').length, 1)
+    assert.ok(hits(path) <= 4, `origin saw ${hits(path)}`)
+    await agent.close()
+  })
+
+  test('request directives that forbid reuse (no-cache, max-age=0) are not collapsed', async () => {
+    const agent = agentWith()
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=60')
+      setTimeout(() => res.end('fresh'), 20)
+    })
+    await Promise.all(Array.from({ length: 4 }, () => get(agent, path, { headers: { 'cache-control': 'no-cache' } })))
+    assert.equal(hits(path), 4)
+    const path2 = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=60')
+      setTimeout(() => res.end('fresh'), 20)
+    })
+    await Promise.all(Array.from({ length: 3 }, () => get(agent, path2, { headers: { 'cache-control': 'max-age=0' } })))
+    assert.equal(hits(path2), 3)
+    await agent.close()
+  })
+
+  test('a response that may not be stored sends every waiter to the origin', async () => {
+    const agent = agentWith()
+    const path = route((req, res, n) => {
+      res.setHeader('cache-control', 'no-store')
+      setTimeout(() => res.end(`n${n}`), 20)
+    })
+    const results = await Promise.all(Array.from({ length: 4 }, () => get(agent, path)))
+    assert.equal(hits(path), 4)
+    assert.equal(new Set(results.map((r) => r.body)).size, 4)
+    await agent.close()
+  })
+
+  test('an origin error reaches every waiter', async () => {
+    const agent = agentWith()
+    const path = route((req, res) => {
+      setTimeout(() => req.socket.destroy(), 30)
+    })
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => get(agent, path)))
+    for (const r of results) assert.equal(r.status, 'rejected')
+    assert.equal(hits(path), 1)
+    await agent.close()
+  })
+
+  test('an error in the middle of the body reaches every waiter', async () => {
+    const agent = agentWith()
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.setHeader('content-length', '100')
+      res.write('partial')
+      setTimeout(() => req.socket.destroy(), 30)
+    })
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => get(agent, path)))
+    for (const r of results) assert.equal(r.status, 'rejected')
+    // nothing half-written was stored
+    const again = route((req, res) => res.end())
+    assert.ok(again)
+    await agent.close()
+  })
+})
+
+const REVALIDATION_STORES = [
+  ['sync store (MemoryCacheStore)', () => new MemoryCacheStore()],
+  ['async store (get returns a Promise)', () => new AsyncStore()],
+  ['SqliteCacheStore', () => new SqliteCacheStore({ location: join(tmp, `s${++unique}.db`) })],
+  ["undici's MemoryCacheStore", () => new undici.cacheStores.MemoryCacheStore()]
+]
+for (const [name, makeStore] of REVALIDATION_STORES) {
+  describe(`revalidation with a ${name}`, () => {
+    test('a stale response is revalidated; a 304 updates its fields and serves the stored body', async () => {
+      const agent = new Agent().compose(interceptors.cache({ store: makeStore() }))
+      const path = route((req, res, n) => {
+        res.setHeader('cache-control', 'max-age=1')
+        res.setHeader('etag', '"v1"')
+        res.setHeader('x-version', String(n))
+        if (req.headers['if-none-match'] === '"v1"') {
+          res.statusCode = 304
+          res.end()
+          return
+        }
+        res.end('body v1')
+      })
+      const a = await get(agent, path)
+      assert.equal(a.body, 'body v1')
+      assert.equal(a.headers['x-version'], '1')
+      await sleep(1100)
+      const b = await get(agent, path)
+      assert.equal(b.status, 200)
+      assert.equal(b.body, 'body v1')
+      // RFC 9111 §3.2: the 304's fields replace the stored ones
+      assert.equal(b.headers['x-version'], '2')
+      assert.equal(seen.get(path)[1].headers['if-none-match'], '"v1"')
+      // freshened: served without asking again
+      const c = await get(agent, path)
+      assert.equal(c.body, 'body v1')
+      assert.equal(c.headers['x-version'], '2')
+      assert.equal(hits(path), 2)
+      await agent.close()
+    })
+
+    test('a 200 answer to the revalidation replaces the stored response', async () => {
+      const agent = new Agent().compose(interceptors.cache({ store: makeStore() }))
+      const path = route((req, res, n) => {
+        res.setHeader('cache-control', 'max-age=1')
+        res.setHeader('last-modified', new Date(Date.now() - 60_000).toUTCString())
+        res.end(`version ${n}`)
+      })
+      assert.equal((await get(agent, path)).body, 'version 1')
+      await sleep(1100)
+      assert.equal((await get(agent, path)).body, 'version 2')
+      assert.ok(seen.get(path)[1].headers['if-modified-since'])
+      assert.equal((await get(agent, path)).body, 'version 2')
+      assert.equal(hits(path), 2)
+      await agent.close()
+    })
+  })
+}
+
+describe('stale responses (RFC 5861)', () => {
+  test('stale-while-revalidate: served stale at once, one background revalidation', async () => {
+    const agent = agentWith()
+    const path = route((req, res, n) => {
+      res.setHeader('cache-control', 'max-age=1, stale-while-revalidate=30')
+      setTimeout(() => res.end(`v${n}`), n > 1 ? 100 : 0)
+    })
+    assert.equal((await get(agent, path)).body, 'v1')
+    await sleep(1100)
+    const stale = await Promise.all([get(agent, path), get(agent, path), get(agent, path)])
+    for (const r of stale) assert.equal(r.body, 'v1')
+    await sleep(300)
+    assert.equal(hits(path), 2, 'one background revalidation for three stale hits')
+    assert.equal((await get(agent, path)).body, 'v2')
+    await agent.close()
+  })
+
+  test('stale-if-error: a 5xx or a failed connection is answered with the stored response', async () => {
+    const agent = agentWith()
+    const path = route((req, res, n) => {
+      if (n === 1) {
+        res.setHeader('cache-control', 'max-age=1, stale-if-error=60')
+        res.end('kept')
+      } else if (n === 2) {
+        res.statusCode = 503
+        res.end('down')
+      } else {
+        req.socket.destroy()
+      }
+    })
+    await get(agent, path)
+    await sleep(1100)
+    const a = await get(agent, path)
+    assert.equal(a.status, 200)
+    assert.equal(a.body, 'kept')
+    const b = await get(agent, path)
+    assert.equal(b.body, 'kept')
+    assert.equal(hits(path), 3)
+    await agent.close()
+  })
+
+  test('must-revalidate forbids serving stale even with stale-if-error and max-stale', async () => {
+    const agent = agentWith()
+    const path = route((req, res, n) => {
+      if (n === 1) {
+        res.setHeader('cache-control', 'max-age=1, must-revalidate, stale-if-error=60')
+        res.end('kept')
+      } else {
+        res.statusCode = 503
+        res.end('down')
+      }
+    })
+    await get(agent, path)
+    await sleep(1100)
+    assert.equal((await get(agent, path)).status, 503)
+    assert.equal((await get(agent, path, { headers: { 'cache-control': 'max-stale' } })).status, 503)
+    await agent.close()
+  })
+})
+
+describe('request directives (RFC 9111 §5.2.1)', () => {
+  test('only-if-cached: 504 on a miss, the stored response on a hit (pins undici: 504)', async () => {
+    const agent = agentWith()
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.end('here')
+    })
+    const oic = { headers: { 'cache-control': 'only-if-cached' } }
+    assert.equal((await get(agent, path, oic)).status, 504)
+    assert.equal(hits(path), 0)
+    await get(agent, path)
+    const b = await get(agent, path, oic)
+    assert.equal(b.status, 200)
+    assert.equal(b.body, 'here')
+    assert.equal(hits(path), 1)
+    await agent.close()
+  })
+
+  test('max-age, min-fresh, max-stale and no-cache', async () => {
+    const agent = agentWith()
+    const path = route((req, res, n) => {
+      res.setHeader('cache-control', 'max-age=2')
+      res.setHeader('date', new Date().toUTCString())
+      res.end(`v${n}`)
+    })
+    await get(agent, path)
+    // min-fresh=5: a response with 2 s of freshness left is not fresh enough
+    assert.equal((await get(agent, path, { headers: { 'cache-control': 'min-fresh=5' } })).body, 'v2')
+    // no-cache: validate first (no validator: a full request)
+    assert.equal((await get(agent, path, { headers: { 'cache-control': 'no-cache' } })).body, 'v3')
+    assert.equal((await get(agent, path, { headers: { pragma: 'no-cache' } })).body, 'v4')
+    await sleep(1100)
+    // max-age=0: older than the client accepts
+    assert.equal((await get(agent, path, { headers: { 'cache-control': 'max-age=0' } })).body, 'v5')
+    await sleep(2100)
+    // stale now: max-stale accepts it
+    assert.equal((await get(agent, path, { headers: { 'cache-control': 'max-stale=60' } })).body, 'v5')
+    assert.equal((await get(agent, path, { headers: { 'cache-control': 'max-stale' } })).body, 'v5')
+    assert.equal(hits(path), 5)
+    await agent.close()
+  })
+
+  test('no-store in the request: neither served from nor stored in the cache', async () => {
+    const agent = agentWith()
+    const path = route((req, res, n) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.end(`v${n}`)
+    })
+    assert.equal((await get(agent, path, { headers: { 'cache-control': 'no-store' } })).body, 'v1')
+    assert.equal((await get(agent, path)).body, 'v2')
+    assert.equal((await get(agent, path)).body, 'v2')
+    await agent.close()
+  })
+})
+
+describe('unsafe methods invalidate (RFC 9111 §4.4)', () => {
+  test('POST invalidates the target and same-origin Location / Content-Location, not other origins', async () => {
+    const agent = agentWith()
+    const counter = (req, res, n) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.end(`v${n}`)
+    }
+    const target = route((req, res, n) => {
+      if (req.method === 'POST') {
+        res.statusCode = 201
+        res.setHeader('location', loc)
+        res.setHeader('content-location', contentLoc)
+        res.setHeader('x-other', foreignPath)
+        res.end()
+        return
+      }
+      counter(req, res, n)
+    })
+    const loc = route(counter)
+    const contentLoc = route(counter)
+    const foreignPath = route(counter)
+    for (const p of [target, loc, contentLoc]) await get(agent, p)
+    await get(agent, foreignPath)
+    await request(origin + target, { dispatcher: agent, method: 'POST', body: 'x' }).then((r) => r.body.text())
+    assert.equal((await get(agent, target)).body, 'v3', 'target refetched (GET, POST, GET)')
+    assert.equal((await get(agent, loc)).body, 'v2')
+    assert.equal((await get(agent, contentLoc)).body, 'v2')
+    assert.equal((await get(agent, foreignPath)).body, 'v1')
+    // a Location on another origin does not touch this origin's entries
+    const other = route((req, res, n) => {
+      if (req.method === 'DELETE') {
+        res.setHeader('location', foreign + foreignPath)
+        res.end()
+        return
+      }
+      counter(req, res, n)
+    })
+    await request(origin + other, { dispatcher: agent, method: 'DELETE' }).then((r) => r.body.text())
+    assert.equal((await get(agent, foreignPath)).body, 'v1')
+    await agent.close()
+  })
+
+  test('an error response to an unsafe method invalidates nothing', async () => {
+    const agent = agentWith()
+    const path = route((req, res, n) => {
+      if (req.method === 'PUT') {
+        res.statusCode = 500
+        res.end()
+        return
+      }
+      res.setHeader('cache-control', 'max-age=60')
+      res.end(`v${n}`)
+    })
+    await get(agent, path)
+    await request(origin + path, { dispatcher: agent, method: 'PUT', body: 'x' }).then((r) => r.body.text())
+    assert.equal((await get(agent, path)).body, 'v1')
+    await agent.close()
+  })
+})
+
+describe('HEAD', () => {
+  test('a HEAD is answered from a stored GET, without a body', async () => {
+    const agent = agentWith()
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.setHeader('x-kind', 'get')
+      res.end('the body')
+    })
+    await get(agent, path)
+    const h = await get(agent, path, { method: 'HEAD' })
+    assert.equal(h.status, 200)
+    assert.equal(h.headers['x-kind'], 'get')
+    assert.equal(h.body, '')
+    assert.equal(hits(path), 1)
+    await agent.close()
+  })
+})
+
+describe('options', () => {
+  test('validation errors carry undici\'s messages', () => {
+    const bad = [
+      { store: null },
+      { store: {} },
+      { store: { get () {}, createWriteStream () {} } },
+      { methods: 'GET' },
+      { methods: [] },
+      { methods: ['POST'] },
+      { cacheByDefault: '5' },
+      { type: 'public' },
+      { origins: 'x' },
+      { origins: [1] }
+    ]
+    for (const opts of bad) {
+      let theirs
+      try { undici.interceptors.cache(opts) } catch (err) { theirs = err }
+      assert.ok(theirs, `undici rejects ${JSON.stringify(opts)}`)
+      assert.throws(() => interceptors.cache(opts), (err) => {
+        assert.equal(err.constructor, theirs.constructor)
+        assert.equal(err.message, theirs.message)
+        return true
+      })
+    }
+    assert.throws(() => interceptors.cache(5), { name: 'TypeError', message: 'expected type of opts to be an Object, got number' })
+  })
+
+  test('methods: only the listed safe methods are cached', async () => {
+    const agent = agentWith({ methods: ['GET'] })
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.end('ok')
+    })
+    await get(agent, path, { method: 'OPTIONS' })
+    await get(agent, path, { method: 'OPTIONS' })
+    assert.equal(hits(path), 2)
+    await agent.close()
+  })
+
+  test('cacheByDefault keeps responses with no freshness information', async () => {
+    const path = route((req, res, n) => res.end(`v${n}`))
+    const plain = agentWith()
+    await get(plain, path)
+    await get(plain, path)
+    assert.equal(hits(path), 2)
+    const byDefault = agentWith({ cacheByDefault: 60 })
+    assert.equal((await get(byDefault, path)).body, 'v3')
+    assert.equal((await get(byDefault, path)).body, 'v3')
+    await plain.close()
+    await byDefault.close()
+  })
+})
+
+describe('collapsing and aborts', () => {
+  test('a leader whose client aborts does not fail the waiters: they ask the origin themselves', async () => {
+    const agent = agentWith()
+    const path = route((req, res, n) => {
+      res.setHeader('cache-control', 'max-age=60')
+      setTimeout(() => res.end(`v${n}`), 100)
+    })
+    const ac = new AbortController()
+    const leader = request(origin + path, { dispatcher: agent, signal: ac.signal })
+    await sleep(10)
+    const waiters = Promise.all([get(agent, path), get(agent, path)])
+    ac.abort()
+    await assert.rejects(leader)
+    const results = await waiters
+    for (const r of results) {
+      assert.equal(r.status, 200)
+      assert.match(r.body, /^v\d$/)
+    }
+    await agent.close()
+  })
+})
+
+describe('Set-Cookie (RFC 9111 §7.3)', () => {
+  test('a shared cache never hands one user\'s cookie to another; a private cache keeps it; private="set-cookie" strips it', async () => {
+    const path = route((req, res, n) => {
+      res.setHeader('cache-control', 'public, max-age=60')
+      res.setHeader('set-cookie', `session=${n}`)
+      res.end(`v${n}`)
+    })
+    const shared = agentWith({ type: 'shared' })
+    await get(shared, path)
+    const s2 = await get(shared, path)
+    assert.equal(s2.body, 'v2', 'shared: not stored (as undici)')
+    const priv = agentWith({ type: 'private' })
+    await get(priv, path)
+    const p2 = await get(priv, path)
+    assert.equal(p2.body, 'v3')
+    assert.equal(p2.headers['set-cookie'], 'session=3')
+    const stripped = route((req, res, n) => {
+      res.setHeader('cache-control', 'public, max-age=60, private="set-cookie"')
+      res.setHeader('set-cookie', `session=${n}`)
+      res.end(`v${n}`)
+    })
+    const first = await get(shared, stripped)
+    assert.equal(first.headers['set-cookie'], 'session=1', 'the first user still gets the cookie')
+    const again = await get(shared, stripped)
+    assert.equal(again.body, 'v1')
+    assert.equal(again.headers['set-cookie'], undefined)
+    await shared.close()
+    await priv.close()
+  })
+})
+
+describe('collapsing revalidations', () => {
+  for (const [name, makeStore] of [['sync store', () => new MemoryCacheStore()], ['async store', () => new AsyncStore()]]) {
+    test(`concurrent requests for a stale response make one conditional request (${name})`, async () => {
+      const agent = new Agent().compose(interceptors.cache({ store: makeStore() }))
+      const path = route((req, res, n) => {
+        res.setHeader('cache-control', 'max-age=1')
+        res.setHeader('etag', '"e"')
+        res.setHeader('x-n', String(n))
+        if (req.headers['if-none-match'] === '"e"') {
+          setTimeout(() => {
+            res.statusCode = 304
+            res.end()
+          }, 50)
+          return
+        }
+        res.end('stored body')
+      })
+      await get(agent, path)
+      await sleep(1100)
+      const results = await Promise.all(Array.from({ length: 8 }, () => get(agent, path)))
+      for (const r of results) {
+        assert.equal(r.status, 200)
+        assert.equal(r.body, 'stored body')
+        assert.equal(r.headers['x-n'], '2')
+      }
+      assert.equal(hits(path), 2, 'one revalidation for eight requests')
+      await agent.close()
+    })
+  }
+})

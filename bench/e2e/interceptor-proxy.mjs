@@ -1,0 +1,37 @@
+// A caching reverse proxy (node:http front, undici Agent to the origin) whose
+// cache interceptor is ferrocache's or undici's, over the same store
+// (ferrocache's MemoryCacheStore), so the rows compare interceptors only.
+// Run as a child process by bench/suites/interceptor.mjs.
+//   argv: <ours|undici> <origin url>
+// Replies on IPC: { ports } when listening; { rss } on 'report'.
+import http from 'node:http'
+import { once } from 'node:events'
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const undici = require('undici')
+const ferrocache = require('../../index.js')
+
+const [kind, upstream] = process.argv.slice(2)
+const store = new ferrocache.MemoryCacheStore({ maxCount: 100_000, maxSize: 4e9, maxEntrySize: 1e7 })
+const cache = kind === 'ours' ? ferrocache.interceptors.cache : undici.interceptors.cache
+const agent = new undici.Agent({ connections: 64 }).compose(cache({ store }))
+
+const server = http.createServer(async (req, res) => {
+  try {
+    const up = await undici.request(upstream + req.url, { dispatcher: agent })
+    res.writeHead(up.statusCode, { 'content-type': up.headers['content-type'] ?? 'application/octet-stream' })
+    for await (const chunk of up.body) res.write(chunk)
+    res.end()
+  } catch (err) {
+    res.writeHead(502).end(String(err))
+  }
+})
+server.keepAliveTimeout = 30_000
+server.listen(0, '127.0.0.1')
+await once(server, 'listening')
+process.send({ ports: [server.address().port] })
+process.on('message', (m) => {
+  if (m === 'report') process.send({ rss: process.memoryUsage().rss })
+  else if (m === 'exit') process.exit(0)
+})
