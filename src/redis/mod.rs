@@ -4,7 +4,7 @@
 //! # Public API (used by `RedisCacheStore` and the page cache)
 //!
 //! - [`runtime::runtime`]`() -> Result<&'static Runtime, String>`: the addon's
-//!   one tokio runtime (2 worker threads, created on first use, never shut
+//!   one tokio runtime (1 worker thread, measured best, created on first use, never shut
 //!   down; its threads never keep Node's event loop alive). Spawn futures on
 //!   it with [`RedisClient::spawn`] or `runtime()?.spawn(..)`.
 //! - [`ClientOptions`] `{ urls, cluster, command_timeout }` and
