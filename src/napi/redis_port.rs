@@ -16,9 +16,11 @@
 //!   call has a deadline), so an idle store never keeps a process alive.
 
 use std::cell::{Cell, RefCell};
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Env;
@@ -168,7 +170,12 @@ where
     }
     let shared = port.shared.clone();
     rt.spawn(async move {
-        let result = fut.await;
+        // A panic in the call must still settle its Promise (and let the
+        // loop go): it becomes an error result.
+        let result = match AssertUnwindSafe(fut).catch_unwind().await {
+            Ok(result) => result,
+            Err(_) => Err("internal error in the Redis call (panic)".to_owned()),
+        };
         let wake = {
             let mut q = shared.queue.lock();
             let wake = q.is_empty();
