@@ -44,7 +44,20 @@
 //!   fill an L1 from that reply.
 //! - Counters: [`RedisClient::errors`], [`RedisClient::reconnects`]
 //!   (re-established pub/sub connections), [`RedisClient::is_available`].
-//! - [`store`]: the `RedisCacheStore` core (keys, Lua scripts, L1 coherence).
+//! - [`store`]: the `RedisCacheStore` core, a model for other Redis-backed
+//!   caches: `RedisStore::new(client, StoreOptions { key_prefix, l1, max_entry_size })`
+//!   subscribes `<prefix>invalidate` when it has an L1; `fetch(key, now)`,
+//!   `write(key, NewVariant)` and `delete(key)` do their synchronous part at
+//!   once (the local L1 forgets the key) and return a `Send + 'static` future
+//!   to spawn; writes are one Lua script that also `PUBLISH`es, so a write
+//!   that lands late still invalidates. L1 fills are guarded by the bus
+//!   epoch, a resync generation and a per-key-hash invalidation counter read
+//!   before the call and checked (under the message handler's lock) after it.
+//!
+//! The N-API side: `src/napi/redis_port.rs` (`spawn_completion`: results of
+//! hot-path calls to JS in batches through one unref'd threadsafe function
+//! per thread) and `src/napi/redis_client.rs` (`spawn_promise`: a Promise per
+//! call; `redisClientOpen/Command/State/Subscribe` for JS).
 
 pub mod client;
 pub mod runtime;
