@@ -408,3 +408,39 @@ describe('RedisCacheStore options and failures', { skip }, () => {
     }
   })
 })
+
+// The N-API glue the page cache (and any Redis-backed feature) builds on:
+// shared clients, commands settled as Promises, pub/sub callbacks through an
+// unref'd threadsafe function.
+describe('Redis binding glue', { skip }, () => {
+  const binding = require('../binding.js')
+
+  test('commands resolve from the runtime; a bad URL throws naming it', async () => {
+    const c = binding.redisClientOpen([redis.url], false, 500)
+    assert.equal(await binding.redisClientCommand(c, ['SET', 'glue:k', 'v']), 'OK')
+    assert.equal(await binding.redisClientCommand(c, ['GET', 'glue:k']), 'v')
+    await assert.rejects(binding.redisClientCommand(c, ['INCR', 'glue:k']), /not an integer/)
+    assert.equal(binding.redisClientState(c)[0], 1, 'an error reply does not open the breaker')
+    assert.throws(() => binding.redisClientOpen(['redis://[::1'], false, 500), /invalid Redis URL/)
+  })
+
+  test('a subscription delivers messages and never keeps a process alive', async () => {
+    const c = binding.redisClientOpen([redis.url], false, 500)
+    const got = []
+    const sub = binding.redisClientSubscribe(c, 'glue:chan', (m) => got.push(m === null ? null : m.toString()))
+    assert.ok(await eventually(async () => {
+      await redis.command('PUBLISH', 'glue:chan', 'hello')
+      return got.includes('hello')
+    }))
+    assert.equal(got[0], null, 'a Resync (null) came with the subscription, before any message')
+    binding.redisSubscriptionClose(sub)
+    const script = `
+      const b = require(${JSON.stringify(require.resolve('../binding.js'))})
+      const c = b.redisClientOpen([${JSON.stringify(redis.url)}], false, 500)
+      b.redisClientSubscribe(c, 'glue:exit', () => {})
+      b.redisClientCommand(c, ['PING']).then((r) => console.log(r))`
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 })
+    assert.equal(r.signal, null, 'exited by itself')
+    assert.equal(r.stdout.trim(), 'PONG')
+  })
+})
