@@ -37,8 +37,8 @@
 //!   `Resync`. `Subscription::is_live()` tells whether messages published
 //!   from now on will arrive (fill an L1 only then); drop the `Subscription`
 //!   to stop. Single server: commands and subscriptions share one RESP3
-//!   connection, so a reply is never read after an invalidation that Redis
-//!   produced later.
+//!   connection, so replies and messages arrive in the order Redis produced
+//!   them.
 //! - [`RedisClient::bus_epoch`]: bumped on every disconnect and
 //!   (re)subscription. Read it before a call and after: if it changed, do not
 //!   fill an L1 from that reply.
