@@ -144,3 +144,33 @@ test('redis-server frozen 3 s: requests answered within the deadline, breaker, a
   assert.equal(unhandled.length, 0, 'no unhandled rejection')
   await a.close(); await b.close()
 })
+
+// Messages missed while disconnected: only A's connection is dropped (CLIENT
+// KILL of the subscribed clients; Redis stays up) and another instance writes
+// meanwhile. A clears its L1 on the drop and again when resubscribed, so it
+// serves the new version, not its old copy (the peer undici-cache-redis 1.0.1
+// never re-enables tracking after a reconnect and keeps serving the old one).
+test('a dropped subscription: the L1 is cleared, resubscribed, and the write made meanwhile is served', { skip, timeout: 30_000 }, async () => {
+  const a = setup('drop:')
+  const writer = new RedisCacheStore({ url: redis.url, keyPrefix: 'drop:', l1: false, commandTimeout: COMMAND_TIMEOUT + 3 })
+  const key = { origin: originUrl, path: '/d', method: 'GET', headers: {} }
+  await direct(writer, '/d', 'v1')
+  assert.ok(await eventually(async () => { await a.store.get(key); return !(a.store.get(key) instanceof Promise) }), 'A holds /d in its L1')
+  const before = a.store.stats().reconnects
+  await redis.command('CLIENT', 'KILL', 'TYPE', 'pubsub')
+  await direct(writer, '/d', 'v2 while A was disconnected')
+  assert.ok(await eventually(async () => {
+    const r = await a.store.get(key)
+    return r !== undefined && Buffer.concat(r.body).toString() === 'v2 while A was disconnected'
+  }), 'A serves the new version')
+  assert.ok(await eventually(() => a.store.stats().reconnects > before), 'A reconnected')
+  // Coherent again: the next overwrite reaches A's L1 through the new subscription.
+  assert.ok(await eventually(async () => { await a.store.get(key); return !(a.store.get(key) instanceof Promise) }), 'A fills its L1 again')
+  await direct(writer, '/d', 'v3')
+  assert.ok(await eventually(async () => {
+    const r = await a.store.get(key)
+    return r !== undefined && Buffer.concat(r.body).toString() === 'v3'
+  }), 'A serves v3')
+  assert.equal(unhandled.length, 0)
+  await a.close(); await writer.close()
+})

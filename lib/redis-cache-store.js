@@ -235,15 +235,18 @@ class RedisCacheStore {
     const handle = this.#handle
     const now = Date.now()
     return port.call((id) => binding.redisStoreFetch(handle, id, method, origin, path, now)).then((parts) => {
-      if (this.#memo.size !== 0) this.#forget(binding.redisStoreRemoved(this.#handle))
+      // (The store may have been closed while the read was in flight: then
+      // its handle is gone and nothing is recorded.)
+      const open = !this.#closed
+      if (open && this.#memo.size !== 0) this.#forget(binding.redisStoreRemoved(this.#handle))
       for (let i = 0; i < parts.length; i += 2) {
         const m = parse(parts[i], parts[i + 1], 0)
         if (selects(m.select, headers)) {
-          binding.redisStoreRecord(this.#handle, true)
+          if (open) binding.redisStoreRecord(this.#handle, true)
           return result(m)
         }
       }
-      binding.redisStoreRecord(this.#handle, false)
+      if (open) binding.redisStoreRecord(this.#handle, false)
       return undefined
     }, (err) => {
       this.#reportError(err)

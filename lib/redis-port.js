@@ -19,13 +19,18 @@ function settle (batch) {
   }
 }
 
-binding.redisPortOpen(settle)
+let opened = false
 
 /**
  * Calls `start(id)` (a native call that completes `id` on the port) and
  * returns the Promise of its result. A synchronous throw rejects.
  */
 function call (start) {
+  if (!opened) {
+    // Created on first use: a process that never uses Redis has no port.
+    binding.redisPortOpen(settle)
+    opened = true
+  }
   const id = nextId++
   return new Promise((resolve, reject) => {
     waiting.set(id, { resolve, reject })

@@ -12,7 +12,11 @@
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import { timeEachAsync, median, interleave } from '../measure.mjs'
-import { cacheKey, cacheValue, writeEntry } from '../workload.mjs'
+import { cacheKey, cacheValue, writeEntry, zipf } from '../workload.mjs'
+import http from 'node:http'
+import { once } from 'node:events'
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { startRedis, redisSkipReason } from '../../__test__/helpers/redis-server.mjs'
 
 const require = createRequire(import.meta.url)
@@ -74,6 +78,66 @@ async function fillFloor (redis, prefix, n, body) {
     const p = redis.pipeline()
     for (let j = i; j < Math.min(n, i + 1000); j++) p.set(`${prefix}${j}`, body)
     await p.exec()
+  }
+}
+
+/**
+ * Origin requests of two proxy processes serving one Zipf(0.9) stream over a
+ * 50k-path catalog (requests alternate between them, 8 in flight): with one
+ * shared RedisCacheStore vs one MemoryCacheStore each.
+ */
+export async function twoProxies (server) {
+  const REQUESTS = 20_000
+  const PATHS = 50_000
+  let originHits = 0
+  const body = Buffer.alloc(2048, 7)
+  const origin = http.createServer((req, res) => {
+    originHits++
+    res.writeHead(200, { 'cache-control': 'public, max-age=300', 'content-type': 'text/html' })
+    res.end(body)
+  })
+  origin.listen(0, '127.0.0.1')
+  await once(origin, 'listening')
+  const upstream = `http://127.0.0.1:${origin.address().port}`
+  const { Agent, request } = require('undici')
+  const client = new Agent({ connections: 16 })
+  const script = fileURLToPath(new URL('../e2e/redis-proxy.mjs', import.meta.url))
+  const run = async (kind) => {
+    originHits = 0
+    const children = [0, 1].map(() => fork(script, [kind, server.url, `proxy${kind}:`, upstream], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+    const ports = await Promise.all(children.map(async (c) => (await once(c, 'message'))[0].port))
+    const next = zipf(PATHS, 0.9, 42)
+    let sent = 0
+    const worker = async () => {
+      while (sent < REQUESTS) {
+        const i = sent++
+        const res = await request(`http://127.0.0.1:${ports[i % 2]}/catalog/${next()}`, { dispatcher: client })
+        await res.body.dump()
+      }
+    }
+    await Promise.all(Array.from({ length: 8 }, worker))
+    const hits = originHits
+    await Promise.all(children.map(async (c) => { c.send('close'); await once(c, 'exit') }))
+    return hits
+  }
+  // The best each setup can do on this stream: one origin request per
+  // distinct path (shared), or per distinct path per process (separate).
+  const draw = zipf(PATHS, 0.9, 42)
+  const all = new Set()
+  const each = [new Set(), new Set()]
+  for (let i = 0; i < REQUESTS; i++) { const p = draw(); all.add(p); each[i % 2].add(p) }
+  const separate = each[0].size + each[1].size
+  try {
+    const ours = await run('redis')
+    const peer = await run('memory')
+    return {
+      row: `2 proxy processes, 50k-path catalog (Zipf 0.9, ${REQUESTS / 1000}k requests): origin requests`,
+      unit: 'requests', ours, peer, peerName: 'two processes, a MemoryCacheStore each', target: 0.55, better: 'lower',
+      note: `a cold start: the ideal is ${all.size} (distinct paths) shared vs ${separate} separate, a ratio of ${(all.size / separate).toFixed(3)} for this stream (it nears 0.5 only once both processes have seen most paths); ours is ${ours - all.size} above its ideal, separate stores ${peer - separate} above theirs`
+    }
+  } finally {
+    await client.close()
+    origin.close()
   }
 }
 
@@ -152,6 +216,10 @@ export default async function run () {
       await ours.close()
     }
     await server.command('FLUSHALL', 'ASYNC')
+
+    // --- 2 proxy processes: origin requests -------------------------------
+    await server.command('FLUSHALL', 'ASYNC')
+    rows.push(await twoProxies(server))
 
     // --- the peer: undici-cache-redis 1.0.1 --------------------------------
     {

@@ -11,10 +11,12 @@
 //! - **Callbacks** ([`redis_client_subscribe`]): a weak (unref'd)
 //!   threadsafe function per subscription: it never keeps a process alive.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::Env;
@@ -35,9 +37,14 @@ where
     let (deferred, promise) = env.create_deferred::<T, Resolve<T>>()?;
     let rt = crate::redis::runtime::runtime().map_err(Error::from_reason)?;
     rt.spawn(async move {
-        match fut.await {
-            Ok(value) => deferred.resolve(Box::new(move |_| Ok(value))),
-            Err(message) => deferred.reject(Error::from_reason(message)),
+        // A panic in the future still settles the Promise (a pending deferred
+        // would keep the event loop alive forever).
+        match AssertUnwindSafe(fut).catch_unwind().await {
+            Ok(Ok(value)) => deferred.resolve(Box::new(move |_| Ok(value))),
+            Ok(Err(message)) => deferred.reject(Error::from_reason(message)),
+            Err(_) => deferred.reject(Error::from_reason(
+                "internal error in the Redis call (panic)",
+            )),
         }
     });
     Ok(promise)

@@ -16,9 +16,11 @@
 //!   call has a deadline), so an idle store never keeps a process alive.
 
 use std::cell::{Cell, RefCell};
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Env;
@@ -39,20 +41,21 @@ struct Completion {
     result: std::result::Result<Payload, String>,
 }
 
+/// One element of a batch array: an id, an ok flag, or a value.
+type BatchItem = Either3<f64, bool, Either3<Undefined, Vec<Either<String, SharedBuffer>>, String>>;
+
 /// A batch of completions as one JS array `[id, ok (bool), value, ...]`.
 pub struct Batch(Vec<Completion>);
 
 impl ToNapiValue for Batch {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
-        let mut out: Vec<
-            Either3<f64, bool, Either4<Undefined, Vec<Either<String, SharedBuffer>>, String, Null>>,
-        > = Vec::with_capacity(val.0.len() * 3);
+        let mut out: Vec<BatchItem> = Vec::with_capacity(val.0.len() * 3);
         for c in val.0 {
             out.push(Either3::A(c.id));
             match c.result {
                 Ok(Payload::Undefined) => {
                     out.push(Either3::B(true));
-                    out.push(Either3::C(Either4::A(())));
+                    out.push(Either3::C(Either3::A(())));
                 }
                 Ok(Payload::Parts(parts)) => {
                     out.push(Either3::B(true));
@@ -61,11 +64,11 @@ impl ToNapiValue for Batch {
                         items.push(Either::A(meta));
                         items.push(Either::B(SharedBuffer(body)));
                     }
-                    out.push(Either3::C(Either4::B(items)));
+                    out.push(Either3::C(Either3::B(items)));
                 }
                 Err(message) => {
                     out.push(Either3::B(false));
-                    out.push(Either3::C(Either4::C(message)));
+                    out.push(Either3::C(Either3::C(message)));
                 }
             }
         }
@@ -167,7 +170,12 @@ where
     }
     let shared = port.shared.clone();
     rt.spawn(async move {
-        let result = fut.await;
+        // A panic in the call must still settle its Promise (and let the
+        // loop go): it becomes an error result.
+        let result = match AssertUnwindSafe(fut).catch_unwind().await {
+            Ok(result) => result,
+            Err(_) => Err("internal error in the Redis call (panic)".to_owned()),
+        };
         let wake = {
             let mut q = shared.queue.lock();
             let wake = q.is_empty();

@@ -184,6 +184,12 @@ struct Channel {
     live: bool,
 }
 
+/// Calls a listener; a panicking listener must not take the connection's
+/// driver task (which delivers the pushes) down with it.
+fn notify(listener: &Listener, event: BusEvent<'_>) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener(event)));
+}
+
 /// Pub/sub state, fed by redis-rs' push messages.
 #[derive(Default)]
 struct Bus {
@@ -207,7 +213,7 @@ impl Bus {
                 };
                 let listeners = self.listeners_of(channel);
                 for l in listeners {
-                    l(BusEvent::Message(payload));
+                    notify(&l, BusEvent::Message(payload));
                 }
             }
             PushKind::Subscribe => {
@@ -233,7 +239,7 @@ impl Bus {
                         .collect::<Vec<_>>()
                 };
                 for l in listeners {
-                    l(BusEvent::Resync);
+                    notify(&l, BusEvent::Resync);
                 }
             }
             PushKind::Disconnection => {
@@ -250,7 +256,7 @@ impl Bus {
                         .collect()
                 };
                 for l in listeners {
-                    l(BusEvent::Resync);
+                    notify(&l, BusEvent::Resync);
                 }
                 if let Some(client) = self.client.get().and_then(Weak::upgrade) {
                     client.trip();

@@ -4,7 +4,7 @@
 //! # Public API (used by `RedisCacheStore` and the page cache)
 //!
 //! - [`runtime::runtime`]`() -> Result<&'static Runtime, String>`: the addon's
-//!   one tokio runtime (2 worker threads, created on first use, never shut
+//!   one tokio runtime (1 worker thread, measured best, created on first use, never shut
 //!   down; its threads never keep Node's event loop alive). Spawn futures on
 //!   it with [`RedisClient::spawn`] or `runtime()?.spawn(..)`.
 //! - [`ClientOptions`] `{ urls, cluster, command_timeout }` and
@@ -37,14 +37,27 @@
 //!   `Resync`. `Subscription::is_live()` tells whether messages published
 //!   from now on will arrive (fill an L1 only then); drop the `Subscription`
 //!   to stop. Single server: commands and subscriptions share one RESP3
-//!   connection, so a reply is never read after an invalidation that Redis
-//!   produced later.
+//!   connection, so replies and messages arrive in the order Redis produced
+//!   them.
 //! - [`RedisClient::bus_epoch`]: bumped on every disconnect and
 //!   (re)subscription. Read it before a call and after: if it changed, do not
 //!   fill an L1 from that reply.
 //! - Counters: [`RedisClient::errors`], [`RedisClient::reconnects`]
 //!   (re-established pub/sub connections), [`RedisClient::is_available`].
-//! - [`store`]: the `RedisCacheStore` core (keys, Lua scripts, L1 coherence).
+//! - [`store`]: the `RedisCacheStore` core, a model for other Redis-backed
+//!   caches: `RedisStore::new(client, StoreOptions { key_prefix, l1, max_entry_size })`
+//!   subscribes `<prefix>invalidate` when it has an L1; `fetch(key, now)`,
+//!   `write(key, NewVariant)` and `delete(key)` do their synchronous part at
+//!   once (the local L1 forgets the key) and return a `Send + 'static` future
+//!   to spawn; writes are one Lua script that also `PUBLISH`es, so a write
+//!   that lands late still invalidates. L1 fills are guarded by the bus
+//!   epoch, a resync generation and a per-key-hash invalidation counter read
+//!   before the call and checked (under the message handler's lock) after it.
+//!
+//! The N-API side: `src/napi/redis_port.rs` (`spawn_completion`: results of
+//! hot-path calls to JS in batches through one unref'd threadsafe function
+//! per thread) and `src/napi/redis_client.rs` (`spawn_promise`: a Promise per
+//! call; `redisClientOpen/Command/State/Subscribe` for JS).
 
 pub mod client;
 // The multi-instance page cache of `ferrocache/vsf` (added beside the foundation).

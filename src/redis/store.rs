@@ -326,13 +326,24 @@ impl RedisStore {
 
     /// [`RedisStore::key`] into a reused buffer (the L1 hit path allocates nothing).
     pub fn write_key(&self, out: &mut Vec<u8>, origin: &str, path: &str) {
-        use std::io::Write;
         let p = &self.options.key_prefix;
         out.clear();
         out.reserve(p.len() + origin.len() + path.len() + 24);
         out.extend_from_slice(p.as_bytes());
         out.push(b'{');
-        let _ = write!(out, "{}", origin.len());
+        // The origin's length in decimal (no `fmt` on the hit path).
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = origin.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(&digits[at..]);
         out.push(b':');
         out.extend_from_slice(origin.as_bytes());
         out.extend_from_slice(path.as_bytes());
@@ -571,18 +582,30 @@ mod tests {
 
     #[test]
     fn keys_carry_one_hash_tag_and_keep_origin_and_path_apart() {
-        let store_key = |o: &str, p: &str| {
-            let mut k = b"fc:".to_vec();
-            k.push(b'{');
-            k.extend_from_slice(format!("{}:{o}{p}", o.len()).as_bytes());
-            k.push(b'}');
-            k
-        };
-        assert_ne!(
-            store_key("http://a:1", "/x"),
-            store_key("http://a", ":1/x"),
-            "origin length keeps the split"
+        // Opening never connects; a store without L1 subscribes to nothing.
+        let client = RedisClient::open(&super::super::ClientOptions::single(
+            "redis://127.0.0.1:1",
+            std::time::Duration::from_millis(5),
+        ))
+        .unwrap();
+        let store = RedisStore::new(
+            client,
+            StoreOptions {
+                key_prefix: "fc:".to_owned(),
+                l1: None,
+                max_entry_size: 1,
+            },
         );
+        assert_eq!(store.key("http://a:1", "/x"), b"fc:{10:http://a:1/x}");
+        assert_eq!(store.key("http://a", ":1/x"), b"fc:{8:http://a:1/x}");
+        assert_ne!(
+            store.key("http://a:1", "/x"),
+            store.key("http://a", ":1/x"),
+            "the origin's length keeps the split"
+        );
+        let long = "o".repeat(12345);
+        assert!(store.key(&long, "/").starts_with(b"fc:{12345:o"));
+        assert_eq!(store.key("", ""), b"fc:{0:}");
     }
 
     #[test]
