@@ -136,31 +136,31 @@ struct Reply(::redis::Value);
 impl ToNapiValue for Reply {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
         use ::redis::Value as V;
-        // SAFETY (for every call below): `env` is the live env this
-        // conversion was called with.
-        match val.0 {
-            V::Nil => unsafe { Null::to_napi_value(env, Null) },
-            V::Int(i) => unsafe { f64::to_napi_value(env, i as f64) },
-            V::Double(d) => unsafe { f64::to_napi_value(env, d) },
-            V::Boolean(b) => unsafe { bool::to_napi_value(env, b) },
-            V::BulkString(b) => unsafe {
-                String::to_napi_value(env, String::from_utf8_lossy(&b).into_owned())
-            },
-            V::SimpleString(s) => unsafe { String::to_napi_value(env, s) },
-            V::Okay => unsafe { String::to_napi_value(env, "OK".to_owned()) },
-            V::Array(items) | V::Set(items) => unsafe {
-                Vec::<Reply>::to_napi_value(env, items.into_iter().map(Reply).collect())
-            },
-            V::Map(pairs) => unsafe {
-                Vec::<Reply>::to_napi_value(
+        // SAFETY: `env` is the live env this conversion was called with (on
+        // the JS thread), and each value is converted with it exactly once.
+        unsafe {
+            match val.0 {
+                V::Nil => Null::to_napi_value(env, Null),
+                V::Int(i) => f64::to_napi_value(env, i as f64),
+                V::Double(d) => f64::to_napi_value(env, d),
+                V::Boolean(b) => bool::to_napi_value(env, b),
+                V::BulkString(b) => {
+                    String::to_napi_value(env, String::from_utf8_lossy(&b).into_owned())
+                }
+                V::SimpleString(s) => String::to_napi_value(env, s),
+                V::Okay => String::to_napi_value(env, "OK".to_owned()),
+                V::Array(items) | V::Set(items) => {
+                    Vec::<Reply>::to_napi_value(env, items.into_iter().map(Reply).collect())
+                }
+                V::Map(pairs) => Vec::<Reply>::to_napi_value(
                     env,
                     pairs
                         .into_iter()
                         .flat_map(|(k, v)| [Reply(k), Reply(v)])
                         .collect(),
-                )
-            },
-            other => unsafe { String::to_napi_value(env, format!("{other:?}")) },
+                ),
+                other => String::to_napi_value(env, format!("{other:?}")),
+            }
         }
     }
 }
