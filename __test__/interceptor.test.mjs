@@ -790,3 +790,29 @@ for (const [name, makeStore] of CONDITIONAL_STORES) {
     })
   })
 }
+
+// Expires parsing (RFC 9111 §5.3, §4.2; RFC 9110 §5.6.7), the http-tests/cache-tests
+// `freshness-expires-invalid-1-digit-hour` (required) and `-wrong-case-tz` (optional)
+// cases. undici's interceptor fails the second (it compares `GMT` exactly).
+describe('Expires dates', () => {
+  test('an Expires with a one-digit hour is invalid, so already expired; a lower-case GMT is a date', async () => {
+    const agent = agentWith()
+    const oneDigitHour = route((req, res) => {
+      res.setHeader('date', new Date().toUTCString())
+      res.setHeader('expires', 'Thu, 18 Aug 2050 2:01:18 GMT')
+      res.end('x')
+    })
+    const lowerCaseGmt = route((req, res) => {
+      res.setHeader('date', new Date().toUTCString())
+      res.setHeader('expires', 'Thu, 18 Aug 2050 02:01:18 gMT')
+      res.end('y')
+    })
+    for (const path of [oneDigitHour, lowerCaseGmt]) {
+      await get(agent, path)
+      await get(agent, path)
+    }
+    assert.equal(hits(oneDigitHour), 2, 'RFC 9111 §5.3: an invalid Expires means already expired')
+    assert.equal(hits(lowerCaseGmt), 1, 'RFC 9111 §4.2: dates are matched case-insensitively')
+    await agent.close()
+  })
+})
