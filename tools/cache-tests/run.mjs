@@ -16,7 +16,7 @@
 // lm_validated), expected_status, expected_response_headers(_missing) and
 // expected_request_headers (a [name, '>' | '<', n] entry compares numerically;
 // a configured date compares with the one the origin sent), `magic_ims` and
-// `rfc850date` request dates, pausing 3 s after `pause_after`. A failure in a
+// `rfc850date` request dates, `magic_locations` and `filename`, pausing 3 s after `pause_after`. A failure in a
 // request marked `setup` counts as a setup failure, as the suite reports it.
 // It is not the suite's own engine, so totals are comparable between the
 // interceptors run here, not with the suite's published results.
@@ -94,8 +94,12 @@ const origin = http.createServer((req, res) => {
     const sent = {}
     for (const [name, ...rest] of config.response_headers ?? []) {
       // [name, value] or [name, value, ..., checked?]: several values are one list
-      const v = rest.filter((x) => typeof x !== 'boolean').map((x) => headerValue(name, x, now)).join(', ')
       const key = name.toLowerCase()
+      let v = rest.filter((x) => typeof x !== 'boolean').map((x) => headerValue(name, x, now)).join(', ')
+      // magic_locations: Location / Content-Location as full URLs under this test's URL
+      if (config.magic_locations && (key === 'location' || key === 'content-location')) {
+        v = `http://${req.headers.host}/test/${uuid}${v === '' ? '' : `/${v}`}`
+      }
       const current = res.getHeader(name)
       res.setHeader(name, current === undefined ? v : [].concat(current, v))
       sent[key] = sent[key] === undefined ? v : `${sent[key]}, ${v}`
@@ -155,7 +159,8 @@ async function runTest (test, dispatcher) {
       }
       let res
       try {
-        res = await undici.request(`${base}/test/${uuid}${r.query_arg ? `?${r.query_arg}` : ''}`, {
+        // filename: a path under the test's URL (e.g. a Location target)
+        res = await undici.request(`${base}/test/${uuid}${r.filename ? `/${r.filename}` : ''}${r.query_arg ? `?${r.query_arg}` : ''}`, {
           dispatcher,
           method: r.request_method ?? 'GET',
           headers,
