@@ -58,10 +58,13 @@ for (const file of files) {
       .filter((name) => !/^(Cache Interceptor|Client-side directives|cache interceptor with async store|revalidates the request, handles 304s during stale-while-revalidate)$/.test(name))
     const pass = Number(/^# pass (\d+)/m.exec(out)?.[1] ?? NaN)
     const fail = Number(/^# fail (\d+)/m.exec(out)?.[1] ?? NaN)
-    summary.push({ file, peer, pass, fail, failed })
+    // node:test cancels the tests left when one awaits a Promise nothing can settle
+    // any more (the event loop emptied): they are listed as `not ok` too.
+    const cancelled = Number(/^# cancelled (\d+)/m.exec(out)?.[1] ?? 0)
+    summary.push({ file, peer, pass, fail, cancelled, failed })
   }
 }
 for (const s of summary) {
-  console.log(`${s.file}\t${s.peer}\tpass ${s.pass}\tfail ${s.fail}`)
+  console.log(`${s.file}\t${s.peer}\tpass ${s.pass}\tfail ${s.fail}${s.cancelled ? `\tcancelled ${s.cancelled}` : ''}`)
   for (const f of s.failed) console.log(`\t\tnot ok: ${f}`)
 }

@@ -37,10 +37,17 @@ fn imf_fixdate(s: &str) -> Option<f64> {
     let month = month(it.next()?)?;
     let year = year(it.next()?)?;
     let time = it.next()?;
-    if it.next()? != "GMT" || it.next().is_some() {
+    if !is_gmt(it.next()?) || it.next().is_some() {
         return None;
     }
     to_ms(year, month, day, time)
+}
+
+/// Whether `s` is the `GMT` of an IMF-fixdate or rfc850-date, in any case.
+// RFC 9111 §4.2: "Although all date formats are specified to be case-sensitive,
+// a cache recipient SHOULD match the field value case-insensitively."
+fn is_gmt(s: &str) -> bool {
+    s.eq_ignore_ascii_case("GMT")
 }
 
 // RFC 9110 §5.6.7: rfc850-date = day-name-l "," SP date2 SP time-of-day SP GMT; date2 = day "-" month "-" 2DIGIT
@@ -51,7 +58,7 @@ fn rfc850_date(s: &str) -> Option<f64> {
     let month = month(date.next()?)?;
     let yy = number(date.next()?, 2)?;
     let time = it.next()?;
-    if date.next().is_some() || it.next()? != "GMT" || it.next().is_some() {
+    if date.next().is_some() || !is_gmt(it.next()?) || it.next().is_some() {
         return None;
     }
     // Two-digit years: 00-49 are 20xx, 50-99 are 19xx (as V8's Date.parse).
@@ -83,7 +90,8 @@ fn imf_fixdate_fast(b: &[u8]) -> Option<f64> {
         || b[16] != b' '
         || b[19] != b':'
         || b[22] != b':'
-        || &b[25..] != b" GMT"
+        || b[25] != b' '
+        || !b[26..].eq_ignore_ascii_case(b"GMT")
         || !b[..3].iter().all(u8::is_ascii_alphabetic)
     {
         return None;
@@ -134,11 +142,16 @@ fn month(s: &str) -> Option<i64> {
         .map(|i| i as i64 + 1)
 }
 
+// RFC 9110 §5.6.7: time-of-day = hour ":" minute ":" second; hour = 2DIGIT;
+// minute = 2DIGIT; second = 2DIGIT (so "2:01:18" is not a time of day, and
+// RFC 9111 §5.3: a cache recipient "MUST interpret invalid date formats ... as
+// representing a time in the past")
 fn to_ms(year: i64, month: i64, day: i64, time: &str) -> Option<f64> {
+    let two_digits = |s: &str| if s.len() == 2 { number(s, 2) } else { None };
     let mut t = time.split(':');
-    let h = number(t.next()?, 2)?;
-    let m = number(t.next()?, 2)?;
-    let sec = number(t.next()?, 2)?;
+    let h = two_digits(t.next()?)?;
+    let m = two_digits(t.next()?)?;
+    let sec = two_digits(t.next()?)?;
     if t.next().is_some() || !(1..=31).contains(&day) || !time_of_day(h, m, sec) {
         return None;
     }
@@ -169,6 +182,10 @@ mod tests {
         assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(T));
         assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(T));
         assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0.0));
+        // RFC 9111 §4.2: matched case-insensitively (weekday, month and GMT)
+        assert_eq!(parse_http_date("SUN, 06 NOV 1994 08:49:37 gMT"), Some(T));
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 gmt"), Some(T));
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 Gmt"), Some(T));
         assert_eq!(
             parse_http_date("Wed, 29 Feb 2012 23:59:59 GMT"),
             Some(1_330_559_999_000.0)
@@ -199,6 +216,14 @@ mod tests {
             "garbage",
             "Sun, 06 Nov 1994 08:49:37",
             "Sun, 06 Nov 1994 25:49:37 GMT",
+            // hour, minute and second are 2DIGIT (the http-tests/cache-tests
+            // `freshness-expires-invalid-1-digit-hour` case)
+            "Thu, 18 Aug 2050 2:01:18 GMT",
+            "Thu, 18 Aug 2050 02:1:18 GMT",
+            "Thu, 18 Aug 2050 02:01:8 GMT",
+            "Sunday, 06-Nov-94 8:49:37 GMT",
+            "Sun Nov  6 8:49:37 1994",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
             "Sun, 06 Foo 1994 08:49:37 GMT",
             "2024-01-01T00:00:00Z",
             // Defect 3 (issue 15): year = 4DIGIT.

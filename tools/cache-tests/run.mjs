@@ -14,7 +14,9 @@
 // to `*_validated` requests whose validator matches the previous response;
 // the client checks expected_type (cached / not_cached / etag_validated /
 // lm_validated), expected_status, expected_response_headers(_missing) and
-// expected_request_headers, pausing 3 s after `pause_after`. A failure in a
+// expected_request_headers (a [name, '>' | '<', n] entry compares numerically;
+// a configured date compares with the one the origin sent), `magic_ims` and
+// `rfc850date` request dates, `magic_locations` and `filename`, pausing 3 s after `pause_after`. A failure in a
 // request marked `setup` counts as a setup failure, as the suite reports it.
 // It is not the suite's own engine, so totals are comparable between the
 // interceptors run here, not with the suite's published results.
@@ -38,11 +40,20 @@ const PAUSE_MS = 3000
 const DATE_HEADERS = new Set(['date', 'expires', 'last-modified', 'if-modified-since'])
 
 /** A configured header value: numbers are seconds from now (HTTP-dates for date fields). */
-function headerValue (name, value, now) {
+function headerValue (name, value, now, rfc850 = false) {
   if (typeof value === 'number') {
-    return DATE_HEADERS.has(name.toLowerCase()) ? new Date(now + value * 1000).toUTCString() : String(value)
+    if (!DATE_HEADERS.has(name.toLowerCase())) return String(value)
+    const date = new Date(now + value * 1000)
+    return rfc850 ? rfc850Date(date) : date.toUTCString()
   }
   return String(value)
+}
+
+/** RFC 9110 §5.6.7 rfc850-date, e.g. `Sunday, 06-Nov-94 08:49:37 GMT` (the suite's `rfc850date`). */
+function rfc850Date (date) {
+  const [day, dd, mon, yyyy, time] = date.toUTCString().replace(',', '').split(' ')
+  const days = { Sun: 'Sunday', Mon: 'Monday', Tue: 'Tuesday', Wed: 'Wednesday', Thu: 'Thursday', Fri: 'Friday', Sat: 'Saturday' }
+  return `${days[day]}, ${dd}-${mon}-${yyyy.slice(2)} ${time} GMT`
 }
 
 // ---- origin ----
@@ -83,13 +94,18 @@ const origin = http.createServer((req, res) => {
     const sent = {}
     for (const [name, ...rest] of config.response_headers ?? []) {
       // [name, value] or [name, value, ..., checked?]: several values are one list
-      const v = rest.filter((x) => typeof x !== 'boolean').map((x) => headerValue(name, x, now)).join(', ')
       const key = name.toLowerCase()
+      let v = rest.filter((x) => typeof x !== 'boolean').map((x) => headerValue(name, x, now)).join(', ')
+      // magic_locations: Location / Content-Location as full URLs under this test's URL
+      if (config.magic_locations && (key === 'location' || key === 'content-location')) {
+        v = `http://${req.headers.host}/test/${uuid}${v === '' ? '' : `/${v}`}`
+      }
       const current = res.getHeader(name)
       res.setHeader(name, current === undefined ? v : [].concat(current, v))
       sent[key] = sent[key] === undefined ? v : `${sent[key]}, ${v}`
     }
     config._sent = sent
+    config._now = now
     if (!res.hasHeader('content-type')) res.setHeader('Content-Type', 'text/plain')
     test.seen.push({ num: reqNum, method: req.method, headers: req.headers })
     if (config.disconnect) {
@@ -134,10 +150,17 @@ async function runTest (test, dispatcher) {
       const now = Date.now()
       // flat [name, value, …]: a field may repeat (separate field lines)
       const headers = ['Req-Num', String(reqNum)]
-      for (const [name, value] of r.request_headers ?? []) headers.push(name, headerValue(name, value, now))
+      // magic_ims: If-Modified-Since relative to the origin's clock when it sent the
+      // previous response (as the suite's engine computes it), not to this request's
+      for (const [name, value] of r.request_headers ?? []) {
+        const magic = r.magic_ims === true && name.toLowerCase() === 'if-modified-since'
+        const base = magic ? (requests[i - 1]?._now ?? now) : now
+        headers.push(name, headerValue(name, value, base, (r.rfc850date ?? []).includes(name.toLowerCase())))
+      }
       let res
       try {
-        res = await undici.request(`${base}/test/${uuid}${r.query_arg ? `?${r.query_arg}` : ''}`, {
+        // filename: a path under the test's URL (e.g. a Location target)
+        res = await undici.request(`${base}/test/${uuid}${r.filename ? `/${r.filename}` : ''}${r.query_arg ? `?${r.query_arg}` : ''}`, {
           dispatcher,
           method: r.request_method ?? 'GET',
           headers,
@@ -180,7 +203,15 @@ async function runTest (test, dispatcher) {
         if (typeof h === 'string') check(res.headers[h.toLowerCase()] !== undefined, `response ${reqNum} lacks ${h}`, setup)
         else if (h.length === 2) {
           const got = [].concat(res.headers[h[0].toLowerCase()] ?? []).join(', ')
-          check(got === headerValue(h[0], h[1], now), `response ${reqNum} ${h[0]} is "${got}"`, setup)
+          // a configured date is the one the origin sent with the response served
+          const sent = DATE_HEADERS.has(h[0].toLowerCase()) && typeof h[1] === 'number'
+            ? requests[resNum - 1]?._sent?.[h[0].toLowerCase()]
+            : undefined
+          check(got === (sent ?? headerValue(h[0], h[1], now)), `response ${reqNum} ${h[0]} is "${got}"`, setup)
+        } else if (h.length === 3 && (h[1] === '>' || h[1] === '<')) {
+          // [name, '>' | '<', number]: a numeric comparison (e.g. Age grows while stored)
+          const got = Number([].concat(res.headers[h[0].toLowerCase()] ?? [])[0])
+          check(h[1] === '>' ? got > h[2] : got < h[2], `response ${reqNum} ${h[0]} is ${got}, not ${h[1]} ${h[2]}`, setup)
         }
       }
       for (const h of r.expected_response_headers_missing ?? []) {
