@@ -16,6 +16,92 @@ export declare class ExternalObject<T> {
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+export interface DateSlots {
+  expires: number
+  date: number
+  lastModified: number
+}
+
+export interface ExchangeSlots {
+  status: number
+  method: number
+  flags: number
+  cacheHeuristic: number
+  immutableMinTtl: number
+  responseTime: number
+  ccBits: number
+  maxAge: number
+  sMaxage: number
+  staleWhileRevalidate: number
+  staleIfError: number
+  expires: number
+  date: number
+  lastModified: number
+  age: number
+}
+
+export interface FactFlags {
+  storable: number
+  mustRevalidate: number
+  explicitExpiration: number
+  cargoCultRewritten: number
+  needsDates: number
+  dateUnknown: number
+}
+
+export interface FactSlots {
+  flags: number
+  maxAge: number
+  ageValue: number
+  date: number
+  staleWhileRevalidate: number
+  staleIfError: number
+  length: number
+}
+
+export interface InputFlags {
+  shared: number
+  ignoreCargoCult: number
+  noAuthorization: number
+  setCookie: number
+  varyStar: number
+  cacheControlPresent: number
+  requestNoStore: number
+  expiresPresent: number
+  datesUnloaded: number
+}
+
+export interface MemoryCommit {
+  stored: number
+  exceeded: number
+  size: number
+  count: number
+  removed: number
+}
+
+export interface MemoryMeta {
+  cachedAt: number
+  staleAt: number
+  deleteAt: number
+  times: number
+  statusCode: number
+  statusMessage: number
+  headers: number
+  vary: number
+  etag: number
+  cacheControlDirectives: number
+}
+
+export interface MemoryStats {
+  hits: number
+  misses: number
+  writes: number
+  evictions: number
+  expired: number
+  size: number
+  count: number
+}
+
 /** Drops an unfinished body. */
 export declare function memoryStoreAbort(slot: number, writer: number): void
 
@@ -68,7 +154,7 @@ export declare function memoryStoreLookup(slot: number, method: string, origin: 
 
 /**
  * The metadata of a live entry as one JSON array, `[cachedAt, staleAt,
- * deleteAt, ...the shell's own metadata array]`, or null. The times travel
+ * deleteAt, ...the shell's own metadata array]` (`wire::memory_meta`), or null. The times travel
  * as numbers on write (formatting them in JSON.stringify cost more).
  */
 export declare function memoryStoreMeta(slot: number, id: number): string | null
@@ -101,13 +187,23 @@ export declare function memoryStoreSize(slot: number): number
  */
 export declare function memoryStoreStats(slot: number, touch: number): Array<number>
 
+export interface MethodCodes {
+  get: number
+  head: number
+  post: number
+  other: number
+}
+
 /** An empty call: the N-API floor the benchmark reports. */
 export declare function noop(): void
 
 /** Removes every page; returns how many there were. */
 export declare function pageCacheClear(handle: ExternalObject<PageHandle>): number
 
-/** The stored content (JSON text) of page `id`, or null when it is gone. */
+/**
+ * The stored content (JSON text) of page `id`, which `page_cache_get` just
+ * returned, or null when it is gone (the hit is then counted as a miss).
+ */
 export declare function pageCacheContent(handle: ExternalObject<PageHandle>, id: number): string | null
 
 /** Removes the page under `key`; returns its id or -1. */
@@ -148,9 +244,6 @@ export declare function pageCachePurge(handle: ExternalObject<PageHandle>, now: 
 /** `[hits, misses, inserts, evictions, expired, invalidated, size, count, tags]`. */
 export declare function pageCacheStats(handle: ExternalObject<PageHandle>): Array<number>
 
-/** The tags of page `id`, or null when it is gone. */
-export declare function pageCacheTags(handle: ExternalObject<PageHandle>, id: number): Array<string> | null
-
 /** Whether page `id` is still live (marks it most recently used). */
 export declare function pageCacheTouch(handle: ExternalObject<PageHandle>, id: number, now: number): boolean
 
@@ -165,6 +258,18 @@ export declare function pageCacheTouchMany(handle: ExternalObject<PageHandle>, i
  * `store::pages::RemovalCount`), for this driver alone.
  */
 export declare function pageCacheWatch(handle: ExternalObject<PageHandle>): Float64Array
+
+export interface PageStats {
+  hits: number
+  misses: number
+  inserts: number
+  evictions: number
+  expired: number
+  invalidated: number
+  size: number
+  count: number
+  tags: number
+}
 
 /** The field names a Connection header lists, each NUL-terminated. */
 export declare function policyConnectionTokens(connection: string): string
@@ -223,6 +328,23 @@ export declare function policyIo(): Float64Array
 /** Whether a status is a server error that allows stale-if-error. */
 export declare function policyIsErrorStatus(status: number): boolean
 
+export interface PolicyLayout {
+  /** Length of the `policyIo()` array. */
+  ioSlots: number
+  exchange: ExchangeSlots
+  facts: FactSlots
+  time: TimeSlots
+  summary: SummarySlots
+  dates: DateSlots
+  serverDate: ServerDateSlots
+  inputFlags: InputFlags
+  factFlags: FactFlags
+  summaryBits: SummaryBits
+  timeOps: TimeOps
+  methods: MethodCodes
+  reuse: ReuseCodes
+}
+
 /**
  * Builds a policy's facts.
  *
@@ -242,7 +364,10 @@ export declare function policyNumberOrZero(value: unknown): number
 /** Whether a revalidation response selects the stored response for update. */
 export declare function policyRevalidationMatches(notModified: boolean, storedEtag?: string | undefined | null, storedLastModified?: string | undefined | null, etag?: string | undefined | null, lastModified?: string | undefined | null): boolean
 
-/** The Date to count from: io `[dateMs (NaN if absent/invalid), responseTime]`. */
+/**
+ * The Date to count from: reads the `server_date` slots (the Date in ms, NaN
+ * if absent or invalid; the response time).
+ */
 export declare function policyServerDate(): number
 
 /**
@@ -258,6 +383,26 @@ export declare function policySummary(cacheControl: unknown): void
  * window open, 5 warning 113 due (booleans as 1/0).
  */
 export declare function policyTime(): number
+
+/** `policyEvaluate*` results (`http::policy::Reuse`). */
+export interface ReuseCodes {
+  miss: number
+  fresh: number
+  staleWhileRevalidate: number
+}
+
+export interface ServerDateSlots {
+  date: number
+  responseTime: number
+}
+
+export interface SqliteStats {
+  count: number
+  size: number
+  writes: number
+  evictions: number
+  expired: number
+}
 
 /** Drops an unfinished body. */
 export declare function sqliteStoreAbort(slot: number, writer: number): void
@@ -334,3 +479,61 @@ export declare function sqliteStoreReadAsync(slot: number, packed: string, id: n
  * this object's counters.
  */
 export declare function sqliteStoreStats(slot: number): Array<number>
+
+/** Bits of a Cache-Control summary (`http::cache_control::Summary`). */
+export interface SummaryBits {
+  public: number
+  private: number
+  noStore: number
+  noCache: number
+  maxAge: number
+  sMaxage: number
+  mustRevalidate: number
+  proxyRevalidate: number
+  immutable: number
+  cargoCult: number
+}
+
+export interface SummarySlots {
+  bits: number
+  maxAge: number
+  sMaxage: number
+  staleWhileRevalidate: number
+  staleIfError: number
+  length: number
+}
+
+export interface TimeOps {
+  age: number
+  timeToLive: number
+  stale: number
+  useStaleWhileRevalidate: number
+  staleIfError: number
+  warning113: number
+}
+
+export interface TimeSlots {
+  op: number
+  flags: number
+  maxAge: number
+  ageValue: number
+  responseTime: number
+  staleWhileRevalidate: number
+  staleIfError: number
+  now: number
+}
+
+/**
+ * Every slot, flag, op code and result offset the JS shells share with the
+ * bindings (read once per module load).
+ */
+export declare function wireLayout(): WireLayout
+
+export interface WireLayout {
+  policy: PolicyLayout
+  memoryMeta: MemoryMeta
+  memoryStats: MemoryStats
+  memoryCommit: MemoryCommit
+  sqliteStats: SqliteStats
+  pageStats: PageStats
+}

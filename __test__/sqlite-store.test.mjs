@@ -79,7 +79,8 @@ describe('options (undici SqliteCacheStore)', () => {
 })
 
 describe('limits', () => {
-  // DESIGN.md "Boundaries": exactly maxEntrySize is kept, one byte more is dropped.
+  // Pins undici main's boundary (its MemoryCacheStore tests; undici 7.29 drops it):
+  // exactly maxEntrySize is kept, one byte more is dropped (docs/ARCHITECTURE.md, "Contract details").
   test('a body of exactly maxEntrySize bytes is kept; one more is dropped', async () => {
     const s = open({ maxEntrySize: 10 })
     put(s, key('/ten'), '1234567890')

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { join } from 'node:path'
-import { writeVegaLiteSvg } from './chart.mjs'
+import { writeVegaLiteSvg, ratioChartSpec } from './chart.mjs'
 import { machineMeta } from './measure.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -128,22 +128,5 @@ const breakdown = join(here, 'breakdown.md')
 if (existsSync(breakdown)) lines.push('', readFileSync(breakdown, 'utf8').trimEnd())
 writeFileSync(join(here, 'REPORT.md'), lines.join('\n') + '\n')
 
-const chartRows = results.filter((r) => r.ratio !== null && r.ratio > 0)
-await writeVegaLiteSvg({
-  $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-  title: `ferrocache / peer (log scale; 1.0 = parity) — Node ${meta.node}`,
-  width: 560,
-  data: { values: chartRows.map((r) => ({ row: `${r.suite}: ${r.row}`, ratio: r.ratio, better: r.better === 'higher' ? 'higher is better' : 'lower is better' })) },
-  layer: [
-    {
-      mark: 'bar',
-      encoding: {
-        y: { field: 'row', type: 'nominal', sort: null, title: null, axis: { labelLimit: 420 } },
-        x: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: 'ours / peer' },
-        color: { field: 'better', type: 'nominal', title: null }
-      }
-    },
-    { data: { values: [{ one: 1 }] }, mark: { type: 'rule', color: 'black', strokeDash: [4, 2] }, encoding: { x: { field: 'one', type: 'quantitative' } } }
-  ]
-}, join(here, 'report.svg'))
+await writeVegaLiteSvg(ratioChartSpec(results, meta), join(here, 'report.svg'))
 console.log(`wrote bench/REPORT.md, bench/report.svg${render ? '' : ', bench/results/latest.json'} (${results.length} rows)`)

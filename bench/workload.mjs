@@ -1,4 +1,4 @@
-// Fixed, seeded workloads from DESIGN.md's benchmark protocol.
+// Fixed, seeded workloads of the benchmark protocol (docs/ARCHITECTURE.md, "Benchmarks").
 
 /** mulberry32: a small seeded PRNG returning floats in [0, 1). */
 export function rng (seed) {

@@ -19,35 +19,50 @@ const binding = require('../binding.js')
 // This thread's I/O slots shared with Rust: numbers in and out of every call.
 const io = binding.policyIo()
 
-// policyNew / policyFacts input flags
-const IN_SHARED = 1
-const IN_IGNORE_CARGO_CULT = 2
-const IN_NO_AUTHORIZATION = 4
-const IN_SET_COOKIE = 8
-const IN_VARY_STAR = 16
-const IN_CACHE_CONTROL_PRESENT = 32
-const IN_REQUEST_NO_STORE = 128
-const IN_EXPIRES_PRESENT = 256
-const IN_DATES_UNLOADED = 512
-
-// Summary bits (policySummary)
-const CC_CARGO_CULT = 512
-
-// fact flags
-const STORABLE = 1
-const MUST_REVALIDATE = 2
-const CARGO_CULT_REWRITTEN = 8
-const NEEDS_DATES = 16
-// JS-only fact flag: the Date was not needed yet, date() parses it on demand.
-const DATE_UNKNOWN = 1024
-
-// policyTime ops
-const T_AGE = 0
-const T_TTL = 1
-const T_STALE = 2
-const T_SWR = 3
-const T_STALE_IF_ERROR = 4
-const T_WARNING_113 = 5
+// Slots, flags and op codes as Rust defines them (src/napi/wire.rs).
+const { policy: layout } = require('./wire.js')
+const {
+  shared: IN_SHARED,
+  ignoreCargoCult: IN_IGNORE_CARGO_CULT,
+  noAuthorization: IN_NO_AUTHORIZATION,
+  setCookie: IN_SET_COOKIE,
+  varyStar: IN_VARY_STAR,
+  cacheControlPresent: IN_CACHE_CONTROL_PRESENT,
+  requestNoStore: IN_REQUEST_NO_STORE,
+  expiresPresent: IN_EXPIRES_PRESENT,
+  datesUnloaded: IN_DATES_UNLOADED
+} = layout.inputFlags
+const {
+  storable: STORABLE,
+  mustRevalidate: MUST_REVALIDATE,
+  cargoCultRewritten: CARGO_CULT_REWRITTEN,
+  needsDates: NEEDS_DATES,
+  // Never set by Rust: the Date was not needed yet, date() parses it on demand.
+  dateUnknown: DATE_UNKNOWN
+} = layout.factFlags
+const CC_CARGO_CULT = layout.summaryBits.cargoCult
+const {
+  age: T_AGE,
+  timeToLive: T_TTL,
+  stale: T_STALE,
+  useStaleWhileRevalidate: T_SWR,
+  staleIfError: T_STALE_IF_ERROR,
+  warning113: T_WARNING_113
+} = layout.timeOps
+const { get: M_GET, head: M_HEAD, post: M_POST, other: M_OTHER } = layout.methods
+const { miss: REUSE_MISS, fresh: REUSE_FRESH, staleWhileRevalidate: REUSE_SWR } = layout.reuse
+// io slots, by call
+const X = layout.exchange // policyNew / policyFacts inputs
+const F = layout.facts // their outputs: a policy's facts (#f keeps this order)
+const T = layout.time // policyTime / policyEvaluate* inputs
+const S = layout.summary // policySummary outputs
+const D = layout.dates // policyDates outputs
+const SD = layout.serverDate // policyServerDate inputs
+const FACT_SLOTS = [F.flags, F.maxAge, F.ageValue, F.date, F.staleWhileRevalidate, F.staleIfError]
+if (io.length !== layout.ioSlots || F.length !== 6 || FACT_SLOTS.sort().join() !== '0,1,2,3,4,5') {
+  // #readFacts copies the first six slots: the facts must be exactly those.
+  throw new Error('ferrocache: policyIo() does not match wireLayout()')
+}
 
 const DEFAULT_IMMUTABLE_MIN_TTL = 24 * 3600 * 1000
 
@@ -99,7 +114,7 @@ function summary (cc) {
   const hit = ccMemo.get(cc)
   if (hit !== undefined) return hit
   binding.policySummary(flat(cc))
-  return remember(ccMemo, cc, [io[0], io[1], io[2], io[3], io[4]])
+  return remember(ccMemo, cc, [io[S.bits], io[S.maxAge], io[S.sMaxage], io[S.staleWhileRevalidate], io[S.staleIfError]])
 }
 
 /** `toNumberOrZero(v)` of a directive or header value, via Rust, memoized. */
@@ -112,9 +127,11 @@ function numberOrZero (v) {
 }
 
 // Summary bits of truthy directives (src/http/cache_control.rs Summary).
+const B = layout.summaryBits
 const SUMMARY_BITS = [
-  ['public', 1], ['private', 2], ['no-store', 4], ['no-cache', 8], ['max-age', 16],
-  ['s-maxage', 32], ['must-revalidate', 64], ['proxy-revalidate', 128], ['immutable', 256]
+  ['public', B.public], ['private', B.private], ['no-store', B.noStore], ['no-cache', B.noCache],
+  ['max-age', B.maxAge], ['s-maxage', B.sMaxage], ['must-revalidate', B.mustRevalidate],
+  ['proxy-revalidate', B.proxyRevalidate], ['immutable', B.immutable]
 ]
 
 /**
@@ -137,7 +154,7 @@ function dateString (v) {
 
 /**
  * Expires, Date and Last-Modified in ms (NaN when absent or not an HTTP-date),
- * written to io[11..14]. Values not seen before cross into Rust together.
+ * written to their exchange slots. Values not seen before cross into Rust together.
  */
 function loadDates (rh) {
   const e = dateString(rh.expires)
@@ -148,16 +165,16 @@ function loadDates (rh) {
   let lastModified = l === '' ? NaN : dateMemo.get(l)
   if (expires === undefined || date === undefined || lastModified === undefined) {
     binding.policyDates(flat(e) + '\0' + flat(d) + '\0' + flat(l))
-    expires = io[0]
-    date = io[1]
-    lastModified = io[2]
+    expires = io[D.expires]
+    date = io[D.date]
+    lastModified = io[D.lastModified]
     if (e !== '') remember(dateMemo, e, expires)
     if (d !== '') remember(dateMemo, d, date)
     if (l !== '') remember(dateMemo, l, lastModified)
   }
-  io[11] = expires
-  io[12] = date
-  io[13] = lastModified
+  io[X.expires] = expires
+  io[X.date] = date
+  io[X.lastModified] = lastModified
 }
 
 /** The Age header's seconds. */
@@ -166,7 +183,7 @@ function ageValue (v) {
 }
 
 function methodCode (m) {
-  return m === 'GET' ? 0 : m === 'HEAD' ? 1 : m === 'POST' ? 2 : 3
+  return m === 'GET' ? M_GET : m === 'HEAD' ? M_HEAD : m === 'POST' ? M_POST : M_OTHER
 }
 
 function assertRequestHasHeaders (req) {
@@ -353,15 +370,15 @@ class CachePolicy {
     this.#general(rh, qh, flags)
   }
 
-  /** Status, method, flags and options into io[0..6]. */
+  /** Status, method, flags and options into their exchange slots. */
   #loadHead (flags) {
     const status = this.#status
-    io[0] = typeof status === 'number' ? status : NaN
-    io[1] = methodCode(this.#method)
-    io[2] = flags
-    io[3] = +this.#cacheHeuristic
-    io[4] = +this.#immutableMinTtl
-    io[5] = +this.#responseTime
+    io[X.status] = typeof status === 'number' ? status : NaN
+    io[X.method] = methodCode(this.#method)
+    io[X.flags] = flags
+    io[X.cacheHeuristic] = +this.#cacheHeuristic
+    io[X.immutableMinTtl] = +this.#immutableMinTtl
+    io[X.responseTime] = +this.#responseTime
   }
 
   /**
@@ -374,26 +391,26 @@ class CachePolicy {
     const age = ageValue(rh.age)
     this.#loadFactInputs(flags | IN_DATES_UNLOADED, directives, age)
     binding.policyFacts()
-    if (io[0] === NEEDS_DATES) {
+    if (io[F.flags] === NEEDS_DATES) {
       loadDates(rh)
       this.#loadFactInputs(flags, directives, age)
       binding.policyFacts()
       this.#readFacts()
     } else {
       this.#readFacts()
-      this.#f[0] += DATE_UNKNOWN
+      this.#f[F.flags] += DATE_UNKNOWN
     }
   }
 
-  /** io[0..11] and io[14] for policyFacts (the date slots are loadDates'). */
+  /** The exchange slots for policyFacts but the dates (loadDates'). */
   #loadFactInputs (flags, directives, age) {
     this.#loadHead(flags)
-    io[6] = directives[0]
-    io[7] = directives[1]
-    io[8] = directives[2]
-    io[9] = directives[3]
-    io[10] = directives[4]
-    io[14] = age
+    io[X.ccBits] = directives[S.bits]
+    io[X.maxAge] = directives[S.maxAge]
+    io[X.sMaxage] = directives[S.sMaxage]
+    io[X.staleWhileRevalidate] = directives[S.staleWhileRevalidate]
+    io[X.staleIfError] = directives[S.staleIfError]
+    io[X.age] = age
   }
 
   /** Every other exchange: the raw header strings, packed, parsed by Rust. */
@@ -411,7 +428,7 @@ class CachePolicy {
     this.#loadHead(flags)
     const rewritten = binding.policyNew(packed)
     this.#readFacts()
-    if (this.#f[0] & CARGO_CULT_REWRITTEN) {
+    if (this.#f[F.flags] & CARGO_CULT_REWRITTEN) {
       // ignoreCargoCult: the stored headers carry the rewritten directives.
       const h = Object.assign({}, rh, { 'cache-control': rewritten ?? undefined })
       delete h.expires
@@ -421,6 +438,7 @@ class CachePolicy {
   }
 
   #readFacts () {
+    // The facts slots as they are (F indexes both; checked at load).
     this.#f = [io[0], io[1], io[2], io[3], io[4], io[5]]
   }
 
@@ -470,14 +488,14 @@ class CachePolicy {
   /** Puts this policy's facts and `now` into the I/O slots (policyTime layout). */
   #load (op, now) {
     const f = this.#f
-    io[0] = op
-    io[1] = f[0]
-    io[2] = f[1]
-    io[3] = f[2]
-    io[4] = this.#responseTime
-    io[5] = f[4]
-    io[6] = f[5]
-    io[7] = now
+    io[T.op] = op
+    io[T.flags] = f[F.flags]
+    io[T.maxAge] = f[F.maxAge]
+    io[T.ageValue] = f[F.ageValue]
+    io[T.responseTime] = this.#responseTime
+    io[T.staleWhileRevalidate] = f[F.staleWhileRevalidate]
+    io[T.staleIfError] = f[F.staleIfError]
+    io[T.now] = now
   }
 
   #time (op) {
@@ -487,7 +505,7 @@ class CachePolicy {
 
   /** `false` if the response can never be cached. */
   storable () {
-    return (this.#f[0] & STORABLE) !== 0
+    return (this.#f[F.flags] & STORABLE) !== 0
   }
 
   // RFC 9111 §4: the presented request's URI, host, method and Vary'd fields match.
@@ -521,12 +539,12 @@ class CachePolicy {
     return true
   }
 
-  /** 0: revalidate first, 1: serve, 2: serve stale while revalidating. */
+  /** REUSE_MISS: revalidate first, REUSE_FRESH: serve, REUSE_SWR: serve stale while revalidating. */
   #reuse (req) {
     // must-revalidate first: a non-matching request is then not even inspected.
-    if (this.#f[0] & MUST_REVALIDATE) return 0
+    if (this.#f[F.flags] & MUST_REVALIDATE) return REUSE_MISS
     const matches = this.#requestMatches(req, false)
-    if (!matches) return 0
+    if (!matches) return REUSE_MISS
     const h = req.headers
     const cc = cacheControl(h['cache-control'], 'Request')
     const pragma = h.pragma
@@ -538,7 +556,7 @@ class CachePolicy {
   /** Whether the cached response can serve `req` now without asking the server. */
   satisfiesWithoutRevalidation (req) {
     assertRequestHasHeaders(req)
-    return this.#reuse(req) === 1
+    return this.#reuse(req) === REUSE_FRESH
   }
 
   /**
@@ -548,13 +566,13 @@ class CachePolicy {
   evaluateRequest (req) {
     assertRequestHasHeaders(req)
     const reuse = this.#reuse(req)
-    if (reuse === 0) {
+    if (reuse === REUSE_MISS) {
       return {
         response: undefined,
         revalidation: { synchronous: true, headers: this.revalidationHeaders(req) }
       }
     }
-    const revalidation = reuse === 2
+    const revalidation = reuse === REUSE_SWR
       ? { synchronous: false, headers: this.revalidationHeaders(req) }
       : undefined
     return {
@@ -579,7 +597,7 @@ class CachePolicy {
     this.#load(T_AGE, now)
     const age = binding.policyTime()
     // RFC 7234 §5.5.4: Warning 113 for heuristic lifetimes over 24 h once older than 24 h.
-    if (age > 86400 && (io[0] = T_WARNING_113, binding.policyTime())) {
+    if (age > 86400 && (io[T.op] = T_WARNING_113, binding.policyTime())) {
       const value = (headers.warning ? `${headers.warning}, ` : '') + '113 - "rfc7234 5.5.4"'
       if ('warning' in headers) {
         headers.warning = value
@@ -609,14 +627,14 @@ class CachePolicy {
   /** The Date header in ms, or the time the response was received. */
   date () {
     const f = this.#f
-    if (f[0] & DATE_UNKNOWN) {
+    if (f[F.flags] & DATE_UNKNOWN) {
       loadDates(this.#resHeaders)
-      io[0] = io[12]
-      io[1] = +this.#responseTime
-      f[3] = binding.policyServerDate()
-      f[0] -= DATE_UNKNOWN
+      io[SD.date] = io[X.date]
+      io[SD.responseTime] = +this.#responseTime
+      f[F.date] = binding.policyServerDate()
+      f[F.flags] -= DATE_UNKNOWN
     }
-    return f[3]
+    return f[F.date]
   }
 
   /** Age in seconds, updated for the current time (may be fractional). */
@@ -626,7 +644,7 @@ class CachePolicy {
 
   /** Freshness lifetime in seconds, counted from the response's Date. */
   maxAge () {
-    return this.#f[1]
+    return this.#f[F.maxAge]
   }
 
   /** Ms this entry may still be useful, including stale-while-revalidate/stale-if-error. */

@@ -4,7 +4,9 @@ const { Writable } = require('node:stream')
 const { EventEmitter } = require('node:events')
 const binding = require('../binding.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
-const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
+const { variantKey, selects, snapshotHeaders } = require('./vary.js')
+const { memoryStats: STATS, memoryCommit: COMMIT } = require('./wire.js')
+const { shellMetaJson, entryFromMeta, getResult } = require('./store-entry.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -207,18 +209,7 @@ class MemoryCacheStore extends EventEmitter {
         binding.memoryStoreServed(this.#handle, -m.id)
       }
     }
-    return {
-      statusCode: m.statusCode,
-      statusMessage: m.statusMessage,
-      headers: m.headers,
-      vary: m.vary,
-      etag: m.etag,
-      cacheControlDirectives: m.cacheControlDirectives,
-      cachedAt: m.cachedAt,
-      staleAt: m.staleAt,
-      deleteAt: m.deleteAt,
-      body: m.body === null ? [] : [m.body]
-    }
+    return getResult(m, m.body)
   }
 
   #materialize (id) {
@@ -228,23 +219,8 @@ class MemoryCacheStore extends EventEmitter {
     // null: another handle of a named store (a worker thread) removed the entry between
     // the two calls. A miss, not a hit with an empty body (an empty body is a 0-byte Buffer).
     if (body === null) return undefined
-    // [cachedAt, staleAt, deleteAt, statusCode, statusMessage, headers, vary, etag, directives]
-    // (JSON turned undefined into null; etag and vary are never null when given).
-    const v = JSON.parse(meta)
-    const m = {
-      id,
-      statusCode: v[3],
-      statusMessage: v[4],
-      headers: v[5],
-      vary: v[6] ?? undefined,
-      select: compileVary(v[6]),
-      etag: v[7] ?? undefined,
-      cacheControlDirectives: v[8] ?? undefined,
-      cachedAt: v[0],
-      staleAt: v[1],
-      deleteAt: v[2],
-      body: body.length === 0 ? null : body
-    }
+    // The times Rust keeps, then what createWriteStream wrote.
+    const m = entryFromMeta(id, JSON.parse(meta), body.length === 0 ? null : body)
     this.#memo.set(id, m)
     return m
   }
@@ -279,7 +255,7 @@ class MemoryCacheStore extends EventEmitter {
     let meta
     try {
       // The times travel as numbers (see memoryStoreMeta).
-      meta = JSON.stringify([value.statusCode, value.statusMessage, value.headers, value.vary, value.etag, value.cacheControlDirectives])
+      meta = shellMetaJson(value)
     } catch (err) {
       throw new TypeError(`expected value to be serialisable (headers, vary, cacheControlDirectives): ${err.message}`)
     }
@@ -306,9 +282,9 @@ class MemoryCacheStore extends EventEmitter {
       return
     }
     if (typeof out === 'number') return
-    if (out.length > 4) this.#forget(out, 4)
-    if (out[1] === 1) {
-      this.emit('maxSizeExceeded', { size: out[2], maxSize: this.#maxSize, count: out[3], maxCount: this.#maxCount })
+    if (out.length > COMMIT.removed) this.#forget(out, COMMIT.removed)
+    if (out[COMMIT.exceeded] === 1) {
+      this.emit('maxSizeExceeded', { size: out[COMMIT.size], maxSize: this.#maxSize, count: out[COMMIT.count], maxCount: this.#maxCount })
     }
   }
 
@@ -345,16 +321,16 @@ class MemoryCacheStore extends EventEmitter {
   stats () {
     const s = binding.memoryStoreStats(this.#handle, this.#touch)
     this.#touch = 0
-    const lookups = s[0] + s[1]
+    const lookups = s[STATS.hits] + s[STATS.misses]
     return {
-      hits: s[0],
-      misses: s[1],
-      writes: s[2],
-      evictions: s[3],
-      expired: s[4],
-      size: s[5],
-      count: s[6],
-      hitRatio: lookups === 0 ? 0 : s[0] / lookups
+      hits: s[STATS.hits],
+      misses: s[STATS.misses],
+      writes: s[STATS.writes],
+      evictions: s[STATS.evictions],
+      expired: s[STATS.expired],
+      size: s[STATS.size],
+      count: s[STATS.count],
+      hitRatio: lookups === 0 ? 0 : s[STATS.hits] / lookups
     }
   }
 }

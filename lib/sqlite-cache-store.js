@@ -3,7 +3,9 @@
 const { Writable } = require('node:stream')
 const binding = require('../binding.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
-const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
+const { variantKey, selects, snapshotHeaders } = require('./vary.js')
+const { sqliteStats: STATS } = require('./wire.js')
+const { metaJson, entryFromMeta, getResult, utf8Key } = require('./store-entry.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -25,22 +27,11 @@ const MEMO_ENTRY_BYTES = MEMO_BYTES / 8
 // Responses whose metadata (headers object, directives, Vary) is memoised.
 const MEMO_ENTRIES = 32768
 
-// Same key encoding as MemoryCacheStore (see lib/memory-cache-store.js).
+// The resource key as SQL text: length-prefixed like MemoryCacheStore's (so
+// origin 'http://a:1' + path '/x' and 'http://a' + ':1/x' differ), and with
+// lone surrogates escaped (they would merge in UTF-8).
 function resourceKey (origin, path) {
-  const key = origin.length + ':' + origin + path
-  return key.isWellFormed() ? key : '!' + key.replace(/%/g, '%25').replace(LONE_SURROGATE, escapeUnit)
-}
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
-function escapeUnit (c) {
-  return '%u' + c.charCodeAt(0).toString(16)
-}
-
-// Times may be ±Infinity; JSON has no such numbers.
-function encodeTime (t) {
-  return Number.isFinite(t) ? t : String(t)
-}
-function decodeTime (t) {
-  return typeof t === 'string' ? Number(t) : t
+  return utf8Key(origin.length + ':' + origin + path)
 }
 
 /** Whether `sqliteStoreFind`'s result still lists response `id` as live. */
@@ -49,21 +40,6 @@ function liveIn (found, id) {
   if (!Array.isArray(found)) return true // the body of `id` itself
   if (found.length === 3 && typeof found[2] === 'object') return found[0] === id
   return found.includes(id) || found.includes(-id)
-}
-
-function result (m, body) {
-  return {
-    statusCode: m.statusCode,
-    statusMessage: m.statusMessage,
-    headers: m.headers,
-    vary: m.vary,
-    etag: m.etag,
-    cacheControlDirectives: m.cacheControlDirectives,
-    cachedAt: m.cachedAt,
-    staleAt: m.staleAt,
-    deleteAt: m.deleteAt,
-    body: body === null ? [] : [body]
-  }
 }
 
 /**
@@ -126,12 +102,12 @@ class SqliteCacheStore {
 
   /** Number of stored responses (undici's SqliteCacheStore#size counts rows too). */
   get size () {
-    return binding.sqliteStoreStats(this.#handle)[0]
+    return binding.sqliteStoreStats(this.#handle)[STATS.count]
   }
 
   /** Number of stored responses in the file (every process's). */
   get count () {
-    return binding.sqliteStoreStats(this.#handle)[0]
+    return binding.sqliteStoreStats(this.#handle)[STATS.count]
   }
 
   /**
@@ -198,7 +174,7 @@ class SqliteCacheStore {
       return undefined
     }
     this.#hits++
-    return result(m, body)
+    return getResult(m, body)
   }
 
   /** Picks the first of several variants that matches the request's Vary. */
@@ -217,7 +193,7 @@ class SqliteCacheStore {
       }
       if (selects(m.select, headers)) {
         this.#hits++
-        return result(m, body)
+        return getResult(m, body)
       }
     }
     this.#misses++
@@ -238,7 +214,7 @@ class SqliteCacheStore {
       }
       if (selects(m.select, headers)) {
         this.#hits++
-        return result(m, body)
+        return getResult(m, body)
       }
     }
     this.#misses++
@@ -247,20 +223,8 @@ class SqliteCacheStore {
 
   /** Parses a response's metadata once per id and memoises it (without its body). */
   #materialize (id, meta) {
-    const v = JSON.parse(meta)
-    const m = {
-      statusCode: v.c,
-      statusMessage: v.m,
-      headers: v.h,
-      vary: v.v ?? undefined,
-      select: compileVary(v.v),
-      etag: v.e,
-      cacheControlDirectives: v.d,
-      cachedAt: decodeTime(v.t[0]),
-      staleAt: decodeTime(v.t[1]),
-      deleteAt: decodeTime(v.t[2]),
-      body: undefined // Buffer, null (empty) or undefined (not held)
-    }
+    // The memory store's metadata format (lib/store-entry.js), times included.
+    const m = entryFromMeta(id, JSON.parse(meta), undefined)
     if (this.#closed) return m
     this.#memo.set(id, m)
     if (this.#memo.size > MEMO_ENTRIES) this.#shrinkMemo()
@@ -430,15 +394,7 @@ class SqliteCacheStore {
 
     let meta
     try {
-      meta = JSON.stringify({
-        c: value.statusCode,
-        m: value.statusMessage,
-        h: value.headers,
-        v: value.vary,
-        e: value.etag,
-        d: value.cacheControlDirectives,
-        t: [encodeTime(value.cachedAt), encodeTime(value.staleAt), encodeTime(value.deleteAt)]
-      })
+      meta = metaJson(value)
     } catch (err) {
       throw new TypeError(`expected value to be serialisable (headers, vary, cacheControlDirectives): ${err.message}`)
     }
@@ -509,11 +465,11 @@ class SqliteCacheStore {
     return {
       hits: this.#hits,
       misses: this.#misses,
-      writes: s[2],
-      evictions: s[3],
-      expired: s[4],
-      size: s[1],
-      count: s[0],
+      writes: s[STATS.writes],
+      evictions: s[STATS.evictions],
+      expired: s[STATS.expired],
+      size: s[STATS.size],
+      count: s[STATS.count],
       hitRatio: lookups === 0 ? 0 : this.#hits / lookups
     }
   }

@@ -22,6 +22,8 @@
 // page. Each hit gets a shallow copy of the content.
 
 const binding = require('../binding.js')
+const { pageStats: STATS } = require('./wire.js')
+const { escaped, utf8Key } = require('./store-entry.js')
 
 const DEFAULT_MAX_SIZE = 256 * 1024 * 1024 // 256 MiB
 const DEFAULT_MEMO_SIZE = 64 * 1024 * 1024 // 64 MiB of JSON text
@@ -126,24 +128,16 @@ function assertArgs (args, what) {
 }
 
 // Rust holds keys as UTF-8, where every lone surrogate would become U+FFFD
-// (so '\uD800' and '\uDBFF' would be one key). Keys that are not well-formed
-// UTF-16 are escaped ('%' -> '%25', a lone surrogate -> '%uXXXX') behind a
-// '!', which no length-prefixed key starts with.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
-function escapeUnit (c) {
-  return '%u' + c.charCodeAt(0).toString(16)
-}
+// (so '\uD800' and '\uDBFF' would be one key): keys that are not well-formed
+// are escaped behind a '!', which no length-prefixed key starts with.
 function cacheKey (prefix, key) {
-  const k = prefix + key
-  return k.isWellFormed() ? k : '!' + k.replace(/%/g, '%25').replace(LONE_SURROGATE, escapeUnit)
+  return utf8Key(prefix + key)
 }
 // Tags likewise, except that a tag may start with '!': a tag that is not
 // well-formed or starts with '!' is escaped behind a '!', so every tag keeps
 // its own name in Rust ('\uD800', '\uDBFF' and '\uFFFD' are three tags).
 function tagName (tag) {
-  return tag.isWellFormed() && tag.charCodeAt(0) !== 0x21
-    ? tag
-    : '!' + tag.replace(/%/g, '%25').replace(LONE_SURROGATE, escapeUnit)
+  return tag.isWellFormed() && tag.charCodeAt(0) !== 0x21 ? tag : escaped(tag)
 }
 function tagNames (tags) {
   let out = tags
@@ -487,18 +481,18 @@ class VsfPageCache {
   stats () {
     this.#flush(Date.now())
     const s = binding.pageCacheStats(this.#handle)
-    const lookups = s[0] + s[1]
+    const lookups = s[STATS.hits] + s[STATS.misses]
     return {
-      hits: s[0],
-      misses: s[1],
-      inserts: s[2],
-      evictions: s[3],
-      expired: s[4],
-      invalidated: s[5],
-      size: s[6],
-      count: s[7],
-      tags: s[8],
-      hitRatio: lookups === 0 ? 0 : s[0] / lookups
+      hits: s[STATS.hits],
+      misses: s[STATS.misses],
+      inserts: s[STATS.inserts],
+      evictions: s[STATS.evictions],
+      expired: s[STATS.expired],
+      invalidated: s[STATS.invalidated],
+      size: s[STATS.size],
+      count: s[STATS.count],
+      tags: s[STATS.tags],
+      hitRatio: lookups === 0 ? 0 : s[STATS.hits] / lookups
     }
   }
 }

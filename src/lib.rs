@@ -1,3 +1,13 @@
+// No panicking shortcuts outside tests (a panic is caught at the N-API
+// boundary, but it is still a failed call), and every `unsafe` block says why
+// it is sound.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::undocumented_unsafe_blocks
+)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod http;
 pub mod napi;
 pub mod store;

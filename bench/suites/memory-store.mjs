@@ -1,5 +1,6 @@
 // MemoryCacheStore vs undici's MemoryCacheStore (and lru-cache for hit ratio),
-// same process, interleaved rounds. Workloads: DESIGN.md benchmark protocol.
+// same process, interleaved rounds. Workloads: bench/workload.mjs
+// (protocol: docs/ARCHITECTURE.md, "Benchmarks").
 import { createRequire } from 'node:module'
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'

@@ -1,5 +1,5 @@
-// CachePolicy vs http-cache-semantics 4.3 on the realistic exchange of
-// DESIGN.md, in the same process, interleaved.
+// CachePolicy vs http-cache-semantics 4.3 on the realistic exchange (`workload()`
+// below; protocol: docs/ARCHITECTURE.md, "Benchmarks"), in the same process, interleaved.
 import { createRequire } from 'node:module'
 import { interleave } from '../measure.mjs'
 

@@ -23,27 +23,16 @@ use crate::http::cache_control::{to_number_or_zero, Directives, Summary};
 use crate::http::headers::{connection_tokens, drop_1xx_warnings, drop_weak_etags, HOP_BY_HOP};
 use crate::http::policy::{
     date_or_nan, evaluate, is_error_status, needs_dates, response_cache_control,
-    response_directives, revalidation_matches, server_date, Exchange, Facts, HeaderValues, Method,
-    Presented, Validators,
+    response_directives, revalidation_matches, server_date as date_to_count_from, Exchange, Facts,
+    HeaderValues, Method, Presented, Validators,
 };
 
-// Input flags (policyNew).
-const IN_SHARED: u32 = 1;
-const IN_IGNORE_CARGO_CULT: u32 = 2;
-const IN_NO_AUTHORIZATION: u32 = 4;
-const IN_SET_COOKIE: u32 = 8;
-const IN_VARY_STAR: u32 = 16;
-const IN_CACHE_CONTROL_PRESENT: u32 = 32;
-const IN_REQUEST_NO_STORE: u32 = 128;
-const IN_EXPIRES_PRESENT: u32 = 256;
-const IN_DATES_UNLOADED: u32 = 512;
-
-// Fact flags (io[0] after policyNew, and the flags slot of the clock-dependent rules).
-const STORABLE: u32 = 1;
-const MUST_REVALIDATE: u32 = 2;
-const EXPLICIT_EXPIRATION: u32 = 4;
-const CARGO_CULT_REWRITTEN: u32 = 8;
-const NEEDS_DATES: u32 = 16;
+// Slots, flags and op codes are defined once, in `super::wire` (also handed to
+// JS by `wireLayout()`).
+use super::wire::{
+    dates, exchange as ex, fact_flags, facts as fx, input_flags, methods, server_date, summary,
+    time, time_ops,
+};
 
 /// Slots of the per-thread I/O array.
 pub const IO_SLOTS: usize = 16;
@@ -186,9 +175,8 @@ pub fn policy_new(packed: Unknown) -> Result<Option<String>> {
 }
 
 fn new_policy(packed: &str) -> Result<Option<String>> {
-    let [status, method, flags, cache_heuristic, immutable_min_ttl, response_time, ..] =
-        with_io(|io| *io);
-    let flags = flags as u32;
+    let head = with_io(|io| head(io));
+    let flags = head[ex::FLAGS] as u32;
     let mut fields = packed.splitn(7, '\0');
     let mut next = || {
         fields
@@ -198,24 +186,17 @@ fn new_policy(packed: &str) -> Result<Option<String>> {
     let (expires, date, last_modified, age, pragma, request_cc) =
         (next()?, next()?, next()?, next()?, next()?, next()?);
     let response_cc = next()?;
-    let present = flags & IN_CACHE_CONTROL_PRESENT != 0;
+    let present = flags & input_flags::CACHE_CONTROL_PRESENT != 0;
     let (directives, rewritten) = response_directives(
         present.then_some(response_cc),
         pragma,
-        flags & IN_IGNORE_CARGO_CULT != 0,
+        flags & input_flags::IGNORE_CARGO_CULT != 0,
     );
     let request_no_store = Directives::parse(request_cc).no_store.truthy();
     // ignoreCargoCult also deletes Expires (and Pragma) from the stored headers.
     let expires = if rewritten.is_some() { "" } else { expires };
     let exchange = exchange(
-        [
-            status,
-            method,
-            f64::from(flags),
-            cache_heuristic,
-            immutable_min_ttl,
-            response_time,
-        ],
+        head,
         request_no_store,
         directives.summary(),
         HeaderValues::parse(expires, date, last_modified, age),
@@ -224,24 +205,40 @@ fn new_policy(packed: &str) -> Result<Option<String>> {
     Ok(rewritten.flatten())
 }
 
+/// The exchange's first slots, which `policyNew` and `policyFacts` both read.
+fn head(io: &[f64; IO_SLOTS]) -> [f64; ex::HEAD_LEN] {
+    let mut head = [0.0; ex::HEAD_LEN];
+    head.copy_from_slice(&io[..ex::HEAD_LEN]);
+    head
+}
+
+fn method(code: f64) -> Method {
+    match code as u32 {
+        methods::GET => Method::Get,
+        methods::HEAD => Method::Head,
+        methods::POST => Method::Post,
+        _ => Method::Other,
+    }
+}
+
 fn exchange(
-    [status, method, flags, cache_heuristic, immutable_min_ttl, response_time]: [f64; 6],
+    head: [f64; ex::HEAD_LEN],
     request_no_store: bool,
     directives: Summary,
     headers: HeaderValues,
 ) -> Exchange {
-    let flags = flags as u32;
+    let flags = head[ex::FLAGS] as u32;
     Exchange {
-        status,
-        method: Method::from_code(method as u32),
-        shared: flags & IN_SHARED != 0,
-        no_authorization: flags & IN_NO_AUTHORIZATION != 0,
-        set_cookie: flags & IN_SET_COOKIE != 0,
-        vary_star: flags & IN_VARY_STAR != 0,
+        status: head[ex::STATUS],
+        method: method(head[ex::METHOD]),
+        shared: flags & input_flags::SHARED != 0,
+        no_authorization: flags & input_flags::NO_AUTHORIZATION != 0,
+        set_cookie: flags & input_flags::SET_COOKIE != 0,
+        vary_star: flags & input_flags::VARY_STAR != 0,
         request_no_store,
-        cache_heuristic,
-        immutable_min_ttl,
-        response_time,
+        cache_heuristic: head[ex::CACHE_HEURISTIC],
+        immutable_min_ttl: head[ex::IMMUTABLE_MIN_TTL],
+        response_time: head[ex::RESPONSE_TIME],
         directives,
         headers,
     }
@@ -251,26 +248,24 @@ fn write_facts(exchange: &Exchange, rewritten: bool) {
     let f = Facts::of(exchange);
     let mut out_flags = 0;
     if f.storable {
-        out_flags |= STORABLE;
+        out_flags |= fact_flags::STORABLE;
     }
     if f.must_revalidate {
-        out_flags |= MUST_REVALIDATE;
+        out_flags |= fact_flags::MUST_REVALIDATE;
     }
     if f.explicit_expiration {
-        out_flags |= EXPLICIT_EXPIRATION;
+        out_flags |= fact_flags::EXPLICIT_EXPIRATION;
     }
     if rewritten {
-        out_flags |= CARGO_CULT_REWRITTEN;
+        out_flags |= fact_flags::CARGO_CULT_REWRITTEN;
     }
     with_io(|io| {
-        io[..6].copy_from_slice(&[
-            f64::from(out_flags),
-            f.max_age,
-            f.age_value,
-            f.date,
-            f.stale_while_revalidate,
-            f.stale_if_error,
-        ])
+        io[fx::FLAGS] = f64::from(out_flags);
+        io[fx::MAX_AGE] = f.max_age;
+        io[fx::AGE_VALUE] = f.age_value;
+        io[fx::DATE] = f.date;
+        io[fx::STALE_WHILE_REVALIDATE] = f.stale_while_revalidate;
+        io[fx::STALE_IF_ERROR] = f.stale_if_error;
     });
 }
 
@@ -286,35 +281,37 @@ fn write_facts(exchange: &Exchange, rewritten: bool) {
 pub fn policy_facts() {
     panic_point("policyFacts");
     let io = with_io(|io| *io);
-    let flags = io[2] as u32;
+    let flags = io[ex::FLAGS] as u32;
     let directives = Summary {
-        bits: io[6] as u32,
-        max_age: io[7],
-        s_maxage: io[8],
-        stale_while_revalidate: io[9],
-        stale_if_error: io[10],
+        bits: io[ex::CC_BITS] as u32,
+        max_age: io[ex::MAX_AGE],
+        s_maxage: io[ex::S_MAXAGE],
+        stale_while_revalidate: io[ex::STALE_WHILE_REVALIDATE],
+        stale_if_error: io[ex::STALE_IF_ERROR],
     };
     let headers = HeaderValues {
-        expires: (flags & IN_EXPIRES_PRESENT != 0).then_some(io[11]),
-        date: io[12],
-        last_modified: io[13],
-        age: io[14],
+        expires: (flags & input_flags::EXPIRES_PRESENT != 0).then_some(io[ex::EXPIRES]),
+        date: io[ex::DATE],
+        last_modified: io[ex::LAST_MODIFIED],
+        age: io[ex::AGE],
     };
-    let head = [io[0], io[1], io[2], io[3], io[4], io[5]];
-    let exchange = exchange(head, flags & IN_REQUEST_NO_STORE != 0, directives, headers);
-    if flags & IN_DATES_UNLOADED != 0 && needs_dates(&exchange) {
+    let request_no_store = flags & input_flags::REQUEST_NO_STORE != 0;
+    let exchange = exchange(head(&io), request_no_store, directives, headers);
+    if flags & input_flags::DATES_UNLOADED != 0 && needs_dates(&exchange) {
         // Ask for the dates; `date` is then unknown until they are loaded.
-        with_io(|io| io[0] = f64::from(NEEDS_DATES));
+        with_io(|io| io[fx::FLAGS] = f64::from(fact_flags::NEEDS_DATES));
         return;
     }
     write_facts(&exchange, false);
 }
 
-/// The Date to count from: io `[dateMs (NaN if absent/invalid), responseTime]`.
+/// The Date to count from: reads the `server_date` slots (the Date in ms, NaN
+/// if absent or invalid; the response time).
 #[napi(catch_unwind)]
 pub fn policy_server_date() -> f64 {
-    let [date, response_time, ..] = with_io(|io| *io);
-    server_date(date, response_time)
+    let (date, response_time) =
+        with_io(|io| (io[server_date::DATE], io[server_date::RESPONSE_TIME]));
+    date_to_count_from(date, response_time)
 }
 
 /// A response Cache-Control value as numbers: writes io
@@ -325,13 +322,11 @@ pub fn policy_summary(cache_control: Unknown) -> Result<()> {
         panic_point("policySummary");
         let s = Directives::parse(cc).summary();
         with_io(|io| {
-            io[..5].copy_from_slice(&[
-                f64::from(s.bits),
-                s.max_age,
-                s.s_maxage,
-                s.stale_while_revalidate,
-                s.stale_if_error,
-            ])
+            io[summary::BITS] = f64::from(s.bits);
+            io[summary::MAX_AGE] = s.max_age;
+            io[summary::S_MAXAGE] = s.s_maxage;
+            io[summary::STALE_WHILE_REVALIDATE] = s.stale_while_revalidate;
+            io[summary::STALE_IF_ERROR] = s.stale_if_error;
         });
         Ok(())
     })
@@ -342,11 +337,14 @@ pub fn policy_summary(cache_control: Unknown) -> Result<()> {
 #[napi(catch_unwind)]
 pub fn policy_dates(packed: Unknown) -> Result<()> {
     with_string(&packed, |s| {
-        let mut dates = [f64::NAN; 3];
-        for (slot, value) in dates.iter_mut().zip(s.splitn(3, '\0')) {
-            *slot = date_or_nan(value);
-        }
-        with_io(|io| io[..3].copy_from_slice(&dates));
+        let mut values = s.splitn(3, '\0').map(date_or_nan);
+        let mut next = || values.next().unwrap_or(f64::NAN);
+        let (expires, date, last_modified) = (next(), next(), next());
+        with_io(|io| {
+            io[dates::EXPIRES] = expires;
+            io[dates::DATE] = date;
+            io[dates::LAST_MODIFIED] = last_modified;
+        });
         Ok(())
     })
 }
@@ -357,25 +355,21 @@ pub fn policy_number_or_zero(value: Unknown) -> Result<f64> {
     with_string(&value, |s| Ok(to_number_or_zero(s)))
 }
 
-fn facts(
-    flags: u32,
-    max_age: f64,
-    age_value: f64,
-    response_time: f64,
-    swr: f64,
-    sie: f64,
-) -> Facts {
-    Facts {
-        storable: flags & STORABLE != 0,
-        must_revalidate: flags & MUST_REVALIDATE != 0,
-        explicit_expiration: flags & EXPLICIT_EXPIRATION != 0,
-        max_age,
-        age_value,
+/// A policy's facts and `now` from the `time` slots.
+fn timed_facts(io: &[f64; IO_SLOTS]) -> (Facts, f64) {
+    let flags = io[time::FLAGS] as u32;
+    let facts = Facts {
+        storable: flags & fact_flags::STORABLE != 0,
+        must_revalidate: flags & fact_flags::MUST_REVALIDATE != 0,
+        explicit_expiration: flags & fact_flags::EXPLICIT_EXPIRATION != 0,
+        max_age: io[time::MAX_AGE],
+        age_value: io[time::AGE_VALUE],
         date: f64::NAN,
-        stale_while_revalidate: swr,
-        stale_if_error: sie,
-        response_time,
-    }
+        stale_while_revalidate: io[time::STALE_WHILE_REVALIDATE],
+        stale_if_error: io[time::STALE_IF_ERROR],
+        response_time: io[time::RESPONSE_TIME],
+    };
+    (facts, io[time::NOW])
 }
 
 /// A clock-dependent rule. Reads io `[op, flags, maxAge, ageValue,
@@ -384,15 +378,14 @@ fn facts(
 /// window open, 5 warning 113 due (booleans as 1/0).
 #[napi(catch_unwind)]
 pub fn policy_time() -> f64 {
-    let [op, flags, max_age, age_value, response_time, swr, sie, now, ..] = with_io(|io| *io);
-    let f = facts(flags as u32, max_age, age_value, response_time, swr, sie);
+    let (op, (f, now)) = with_io(|io| (io[time::OP] as u32, timed_facts(io)));
     let b = |v: bool| if v { 1.0 } else { 0.0 };
-    match op as u32 {
-        0 => f.age(now),
-        1 => f.time_to_live(now),
-        2 => b(f.stale(now)),
-        3 => b(f.use_stale_while_revalidate(now)),
-        4 => b(f.use_stale_if_error(now)),
+    match op {
+        time_ops::AGE => f.age(now),
+        time_ops::TIME_TO_LIVE => f.time_to_live(now),
+        time_ops::STALE => b(f.stale(now)),
+        time_ops::USE_STALE_WHILE_REVALIDATE => b(f.use_stale_while_revalidate(now)),
+        time_ops::STALE_IF_ERROR => b(f.use_stale_if_error(now)),
         _ => b(f.heuristic_warning(now)),
     }
 }
@@ -404,8 +397,7 @@ pub fn policy_time() -> f64 {
 /// are the arguments.
 #[napi(catch_unwind)]
 pub fn policy_evaluate(cache_control: Option<String>, pragma: Option<String>) -> u32 {
-    let [_, flags, max_age, age_value, response_time, swr, sie, now, ..] = with_io(|io| *io);
-    let f = facts(flags as u32, max_age, age_value, response_time, swr, sie);
+    let (f, now) = with_io(|io| timed_facts(io));
     let req = Presented {
         matches: true,
         cache_control: cache_control.as_deref().unwrap_or(""),

@@ -91,12 +91,15 @@ pub fn header_value(value: Option<Unknown>) -> HeaderValue {
     };
     match value.get_type() {
         Ok(ValueType::Undefined) | Ok(ValueType::Null) => HeaderValue::Absent,
-        // SAFETY (both casts): the value's type was checked just before.
-        Ok(ValueType::String) => match unsafe { value.cast::<String>() } {
-            Ok(s) => HeaderValue::One(s.into_boxed_str()),
-            Err(_) => HeaderValue::Invalid,
-        },
+        Ok(ValueType::String) => {
+            // SAFETY: the value's type was checked to be a string just before.
+            match unsafe { value.cast::<String>() } {
+                Ok(s) => HeaderValue::One(s.into_boxed_str()),
+                Err(_) => HeaderValue::Invalid,
+            }
+        }
         Ok(ValueType::Object) if value.is_array().unwrap_or(false) => {
+            // SAFETY: the value was checked to be an array just before.
             let Ok(array) = (unsafe { value.cast::<Array>() }) else {
                 return HeaderValue::Invalid;
             };

@@ -10,10 +10,12 @@ use napi::{Env, JsString};
 use napi_derive::napi;
 
 use super::convert::{external_buffer, served, with_key, with_str, with_str_in, JsHeaders};
+use super::handles::{self, HandleTable, Slot};
 
 /// Stack room for a response's metadata on commit (longer ones go to the heap).
 const META_ON_STACK: usize = 4096;
 use super::panic_hooks::panic_point;
+use super::wire::{memory_commit, memory_stats};
 use super::writers::BodyWriters;
 use crate::store::entry::{Method, NewEntry};
 use crate::store::memory::{Found, Limits, MemoryStore, Removals};
@@ -53,34 +55,15 @@ impl MemoryHandle {
 }
 
 thread_local! {
-    /// This thread's store handles, by slot. JS calls hot paths with the slot
-    /// number (a plain number argument) instead of unwrapping an `External`
-    /// (about 100 ns cheaper per call in napi-rs 3.16); the `External` the JS
-    /// object also holds frees the slot when the object is collected.
-    static HANDLES: RefCell<Vec<Option<Rc<MemoryHandle>>>> = const { RefCell::new(Vec::new()) };
+    /// This thread's store handles, by slot (see `handles`).
+    static HANDLES: HandleTable<MemoryHandle> = const { HandleTable::new() };
 }
 
 /// Owned by the JS store object: frees its slot when collected.
-pub struct MemorySlot(usize);
-
-impl Drop for MemorySlot {
-    fn drop(&mut self) {
-        // `try_with`: during thread teardown the registry may already be gone.
-        let _ = HANDLES.try_with(|h| {
-            if let Some(slot) = h.borrow_mut().get_mut(self.0) {
-                *slot = None;
-            }
-        });
-    }
-}
+pub type MemorySlot = Slot<MemoryHandle>;
 
 fn get_handle(slot: u32) -> Result<Rc<MemoryHandle>> {
-    HANDLES.with(|h| {
-        h.borrow()
-            .get(slot as usize)
-            .and_then(Clone::clone)
-            .ok_or_else(|| Error::new(Status::InvalidArg, "store handle is closed".to_owned()))
-    })
+    handles::get(&HANDLES, slot)
 }
 
 fn limit(value: f64) -> u64 {
@@ -118,24 +101,8 @@ pub fn memory_store_open(
             )
         })?,
     };
-    let handle = Rc::new(MemoryHandle::new(store));
-    let slot = HANDLES.with(|h| {
-        let mut h = h.borrow_mut();
-        match h.iter().position(Option::is_none) {
-            Some(i) => {
-                h[i] = Some(handle);
-                i
-            }
-            None => {
-                h.push(Some(handle));
-                h.len() - 1
-            }
-        }
-    });
-    Ok(vec![
-        Either::A(slot as u32),
-        Either::B(External::new(MemorySlot(slot))),
-    ])
+    let (slot, owner) = handles::open(&HANDLES, MemoryHandle::new(store));
+    Ok(vec![Either::A(slot), Either::B(External::new(owner))])
 }
 
 /// The live variants stored for `method` at `origin` + `path`: an id, `-1` for none,
@@ -198,7 +165,7 @@ fn json_number(out: &mut String, x: f64) {
 }
 
 /// The metadata of a live entry as one JSON array, `[cachedAt, staleAt,
-/// deleteAt, ...the shell's own metadata array]`, or null. The times travel
+/// deleteAt, ...the shell's own metadata array]` (`wire::memory_meta`), or null. The times travel
 /// as numbers on write (formatting them in JSON.stringify cost more).
 #[napi(catch_unwind)]
 pub fn memory_store_meta(slot: u32, id: f64) -> Result<Option<String>> {
@@ -301,21 +268,25 @@ pub fn memory_store_commit(
         })
     })?;
     let stored = outcome.stored.map_or(-1.0, |id| id as f64);
-    let mut out = vec![stored];
-    match outcome.exceeded {
-        Some(usage) => out.extend([1.0, usage.size as f64, usage.count as f64]),
-        None => out.extend([0.0, 0.0, 0.0]),
+    let mut out = vec![0.0; memory_commit::REMOVED as usize];
+    out[memory_commit::STORED as usize] = stored;
+    if let Some(usage) = outcome.exceeded {
+        out[memory_commit::EXCEEDED as usize] = 1.0;
+        out[memory_commit::SIZE as usize] = usage.size as f64;
+        out[memory_commit::COUNT as usize] = usage.count as f64;
     }
     if want_removed {
         h.drain_removed(&mut out);
     } else {
         h.cursor.set(h.store.removal_cursor());
     }
-    Ok(if out.len() == 4 && outcome.exceeded.is_none() {
-        Either::A(stored)
-    } else {
-        Either::B(out)
-    })
+    Ok(
+        if out.len() == memory_commit::REMOVED as usize && outcome.exceeded.is_none() {
+            Either::A(stored)
+        } else {
+            Either::B(out)
+        },
+    )
 }
 
 /// Removes every variant of the resource key (any method); returns removed
@@ -389,15 +360,17 @@ pub fn memory_store_is_full(slot: u32) -> Result<bool> {
 #[napi(catch_unwind)]
 pub fn memory_store_stats(slot: u32, touch: f64) -> Result<Vec<f64>> {
     let s = get_handle(slot)?.store.stats(served(touch));
-    Ok([
-        s.hits,
-        s.misses,
-        s.writes,
-        s.evictions,
-        s.expired,
-        s.size,
-        s.count,
-    ]
-    .map(|v| v as f64)
-    .to_vec())
+    let mut out = vec![0.0; 7];
+    for (at, value) in [
+        (memory_stats::HITS, s.hits),
+        (memory_stats::MISSES, s.misses),
+        (memory_stats::WRITES, s.writes),
+        (memory_stats::EVICTIONS, s.evictions),
+        (memory_stats::EXPIRED, s.expired),
+        (memory_stats::SIZE, s.size),
+        (memory_stats::COUNT, s.count),
+    ] {
+        out[at as usize] = value as f64;
+    }
+    Ok(out)
 }

@@ -5,10 +5,12 @@
 
 pub mod cache_policy;
 pub mod convert;
+pub mod handles;
 pub mod memory_store;
 pub mod page_cache;
 pub mod panic_hooks;
 pub mod sqlite_store;
+pub mod wire;
 pub mod writers;
 
 use napi_derive::napi;

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use super::wire::page_stats;
 use crate::store::pages::{NewPage, PageCache, PageId, PageLimits};
 
 /// One JS driver's handle on a (possibly shared) page cache.
@@ -114,17 +115,12 @@ pub fn page_cache_expires_at(handle: &External<PageHandle>, id: f64) -> f64 {
     handle.cache.expires_at(id as PageId).unwrap_or(f64::NAN)
 }
 
-/// The stored content (JSON text) of page `id`, or null when it is gone.
+/// The stored content (JSON text) of page `id`, which `page_cache_get` just
+/// returned, or null when it is gone (the hit is then counted as a miss).
 #[napi(catch_unwind)]
 pub fn page_cache_content(handle: &External<PageHandle>, id: f64) -> Option<String> {
-    let content = handle.cache.content(id as PageId)?;
+    let content = handle.cache.content_of_hit(id as PageId)?;
     String::from_utf8(content.to_vec()).ok()
-}
-
-/// The tags of page `id`, or null when it is gone.
-#[napi(catch_unwind)]
-pub fn page_cache_tags(handle: &External<PageHandle>, id: f64) -> Option<Vec<String>> {
-    handle.cache.tags(id as PageId)
 }
 
 /// Stores `content` under `key` with `tags`; `expires_at` is ms since the
@@ -202,17 +198,19 @@ pub fn page_cache_purge(handle: &External<PageHandle>, now: f64) -> Vec<f64> {
 #[napi(catch_unwind)]
 pub fn page_cache_stats(handle: &External<PageHandle>) -> Vec<f64> {
     let s = handle.cache.stats();
-    [
-        s.hits,
-        s.misses,
-        s.inserts,
-        s.evictions,
-        s.expired,
-        s.invalidated,
-        s.size,
-        s.count,
-        s.tags,
-    ]
-    .map(|v| v as f64)
-    .to_vec()
+    let mut out = vec![0.0; 9];
+    for (at, value) in [
+        (page_stats::HITS, s.hits),
+        (page_stats::MISSES, s.misses),
+        (page_stats::INSERTS, s.inserts),
+        (page_stats::EVICTIONS, s.evictions),
+        (page_stats::EXPIRED, s.expired),
+        (page_stats::INVALIDATED, s.invalidated),
+        (page_stats::SIZE, s.size),
+        (page_stats::COUNT, s.count),
+        (page_stats::TAGS, s.tags),
+    ] {
+        out[at as usize] = value as f64;
+    }
+    out
 }

@@ -13,7 +13,9 @@ use napi::{Env, JsString};
 use napi_derive::napi;
 
 use super::convert::{split_method, with_str, JsHeaders};
+use super::handles::{self, HandleTable, Slot};
 use super::panic_hooks::{catch_panic, panic_point};
+use super::wire::sqlite_stats;
 use super::writers::BodyWriters;
 use crate::store::sqlite::{Found, Limits, NewRow, Row, SqliteError, SqliteStore};
 
@@ -24,29 +26,16 @@ pub struct SqliteHandle {
 }
 
 thread_local! {
-    static HANDLES: RefCell<Vec<Option<Rc<SqliteHandle>>>> = const { RefCell::new(Vec::new()) };
+    /// This thread's store handles, by slot (see `handles`).
+    static HANDLES: HandleTable<SqliteHandle> = const { HandleTable::new() };
 }
 
-/// Owned by the JS store object: frees its slot when collected.
-pub struct SqliteSlot(usize);
-
-impl Drop for SqliteSlot {
-    fn drop(&mut self) {
-        let _ = HANDLES.try_with(|h| {
-            if let Some(slot) = h.borrow_mut().get_mut(self.0) {
-                *slot = None;
-            }
-        });
-    }
-}
+/// Owned by the JS store object: frees its slot (and, with the last handle,
+/// closes the database) when collected.
+pub type SqliteSlot = Slot<SqliteHandle>;
 
 fn get_handle(slot: u32) -> Result<Rc<SqliteHandle>> {
-    HANDLES.with(|h| {
-        h.borrow()
-            .get(slot as usize)
-            .and_then(Clone::clone)
-            .ok_or_else(|| Error::new(Status::InvalidArg, "store handle is closed".to_owned()))
-    })
+    handles::get(&HANDLES, slot)
 }
 
 fn js_error(e: SqliteError) -> Error {
@@ -76,27 +65,14 @@ pub fn sqlite_store_open(
         max_entry_size: limit(max_entry_size),
     };
     let store = SqliteStore::open(&location, limits).map_err(js_error)?;
-    let handle = Rc::new(SqliteHandle {
-        store: Arc::new(store),
-        writers: RefCell::default(),
-    });
-    let slot = HANDLES.with(|h| {
-        let mut h = h.borrow_mut();
-        match h.iter().position(Option::is_none) {
-            Some(i) => {
-                h[i] = Some(handle);
-                i
-            }
-            None => {
-                h.push(Some(handle));
-                h.len() - 1
-            }
-        }
-    });
-    Ok(vec![
-        Either::A(slot as u32),
-        Either::B(External::new(SqliteSlot(slot))),
-    ])
+    let (slot, owner) = handles::open(
+        &HANDLES,
+        SqliteHandle {
+            store: Arc::new(store),
+            writers: RefCell::default(),
+        },
+    );
+    Ok(vec![Either::A(slot), Either::B(External::new(owner))])
 }
 
 /// An element of `sqlite_store_find`'s array result.
@@ -350,9 +326,17 @@ pub fn sqlite_store_stats(slot: u32) -> Result<Vec<f64>> {
     let h = get_handle(slot)?;
     let (count, size) = h.store.usage().map_err(js_error)?;
     let c = h.store.counters();
-    Ok([count, size, c.writes, c.evictions, c.expired]
-        .map(|v| v as f64)
-        .to_vec())
+    let mut out = vec![0.0; 5];
+    for (at, value) in [
+        (sqlite_stats::COUNT, count),
+        (sqlite_stats::SIZE, size),
+        (sqlite_stats::WRITES, c.writes),
+        (sqlite_stats::EVICTIONS, c.evictions),
+        (sqlite_stats::EXPIRED, c.expired),
+    ] {
+        out[at as usize] = value as f64;
+    }
+    Ok(out)
 }
 
 /// Returns free pages to the file system and truncates the WAL; returns the

@@ -226,11 +226,6 @@ impl Entry {
     pub fn size(&self) -> u64 {
         self.body.len() as u64
     }
-
-    /// Whether the entry may still be served at `now` (undici: `deleteAt > now`).
-    pub fn is_live(&self, now: f64) -> bool {
-        self.delete_at > now
-    }
 }
 
 #[cfg(test)]

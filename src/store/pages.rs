@@ -139,7 +139,7 @@ struct Inner {
     watchers: Vec<Arc<RemovalCount>>,
     /// Keys come from request routes: a randomly seeded hasher, as `lru` uses.
     keys: HashMap<Box<str>, PageId, RandomState>,
-    tags: TagIndex,
+    tags: TagIndex<PageId>,
     /// Only pages with a finite expiry are pushed.
     expiry: ExpiryQueue,
     size: u64,
@@ -318,17 +318,25 @@ impl PageCache {
     }
 
     /// The stored content of page `id` (does not touch LRU order), if stored.
+    #[cfg(test)]
     pub fn content(&self, id: PageId) -> Option<Bytes> {
         self.inner.lock().pages.get(id).map(|p| p.content.clone())
     }
 
-    /// The tags of page `id`, if stored.
-    pub fn tags(&self, id: PageId) -> Option<Vec<String>> {
-        let inner = self.inner.lock();
-        let page = inner.pages.get(id)?;
-        Some(page.tags.iter().map(|t| t.to_string()).collect())
+    /// The stored content of the page a [`PageCache::get`] just returned.
+    /// If another thread removed it in between, the lookup ends as a miss: the
+    /// hit `get` counted is counted as a miss instead.
+    pub fn content_of_hit(&self, id: PageId) -> Option<Bytes> {
+        let mut inner = self.inner.lock();
+        let content = inner.pages.get(id).map(|p| p.content.clone());
+        if content.is_none() {
+            inner.stats.hits = inner.stats.hits.saturating_sub(1);
+            inner.stats.misses += 1;
+        }
+        content
     }
 
+    #[cfg(test)]
     pub fn contains(&self, id: PageId) -> bool {
         self.inner.lock().pages.contains(id)
     }
@@ -471,10 +479,12 @@ impl PageCache {
         removed
     }
 
+    #[cfg(test)]
     pub fn size(&self) -> u64 {
         self.inner.lock().size
     }
 
+    #[cfg(test)]
     pub fn count(&self) -> u64 {
         self.inner.lock().pages.len() as u64
     }
@@ -812,6 +822,25 @@ mod tests {
         assert_eq!((stale.stored, stale.invalidated), (None, true));
         let fresh = cache.insert_since(page(b"{}"), 0.0, Some(cache.generation()));
         assert!(fresh.stored.is_some() && !fresh.invalidated);
+    }
+
+    // Issue 15, the class of defect 8 in the page cache: a hit is a get (which
+    // counts it) and then a read of the content; a page removed by another
+    // thread in between made the lookup a miss that stats counted as a hit.
+    #[test]
+    fn a_page_removed_between_get_and_content_is_a_miss() {
+        let c = cache(1 << 20, 100);
+        put(&c, "k", "{}", &["t"]);
+        let id = c.get("k", 0.0).unwrap();
+        assert_eq!(c.stats().hits, 1);
+        c.invalidate(&["t"]);
+        assert_eq!(c.content_of_hit(id), None);
+        let s = c.stats();
+        assert_eq!((s.hits, s.misses), (0, 1));
+        put(&c, "k", "{}", &["t"]);
+        let id = c.get("k", 0.0).unwrap();
+        assert!(c.content_of_hit(id).is_some());
+        assert_eq!((c.stats().hits, c.stats().misses), (1, 1));
     }
 
     // Defect 6 (issue 15): delete(key) overlapping a render of that key must

@@ -6,11 +6,14 @@
 //! 53-bit id (a JS number), so a caller may memoise a response by id and a
 //! lookup tells which ids are live: a stale memo would need a new response of
 //! the same resource to draw the id of a memoised one (odds ~2^-53 per pair).
-//! A write that replaces a response rewrites its row with the new id and a
-//! new, highest rowid (one statement instead of a delete and an insert): rows
-//! are evicted in rowid order, so the rowid must say when a row was last
-//! written, and a rewritten row goes last, as undici (which evicts by
-//! `cachedAt`) has it.
+//! A write that replaces a response rewrites its row in place with the new id
+//! (SQLite then skips writing the body's pages that did not change, as when a
+//! 304 revalidation stores the same body again) instead of deleting and
+//! inserting. Every write stamps its row with the next `written` number, and
+//! eviction goes by `written`: least recently written first, a rewrite counting
+//! as a write, as undici (which evicts by `cachedAt`) has it. The metadata is
+//! the JS shell's (the same JSON array as the memory store's); Rust never
+//! reads it.
 //!
 //! Crash safety is SQLite's: each entry is committed in one transaction, so a
 //! process killed mid-write leaves the previous state (WAL recovery on the next
@@ -28,9 +31,11 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 use crate::http::vary::{RequestHeaders, VaryKey};
 
 /// Bumped when the schema or the metadata encoding changes; older tables are
-/// left alone (another version of the library may still use them).
+/// left alone (another version of the library may still use them). v2: the
+/// `written` order column, and the metadata as the memory store's array
+/// (`wire::memory_meta` order, times first).
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS ferrocache_entries_v1 (
+CREATE TABLE IF NOT EXISTS ferrocache_entries_v2 (
   rowid INTEGER PRIMARY KEY,
   id INTEGER NOT NULL,
   key TEXT NOT NULL,
@@ -38,62 +43,65 @@ CREATE TABLE IF NOT EXISTS ferrocache_entries_v1 (
   variant TEXT NOT NULL,
   delete_at REAL NOT NULL,
   meta TEXT NOT NULL,
-  body BLOB NOT NULL
+  body BLOB NOT NULL,
+  written INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS ferrocache_entries_v1_key ON ferrocache_entries_v1 (key, method);
-CREATE INDEX IF NOT EXISTS ferrocache_entries_v1_delete_at ON ferrocache_entries_v1 (delete_at);
-CREATE TABLE IF NOT EXISTS ferrocache_usage_v1 (
+CREATE INDEX IF NOT EXISTS ferrocache_entries_v2_key ON ferrocache_entries_v2 (key, method);
+CREATE INDEX IF NOT EXISTS ferrocache_entries_v2_delete_at ON ferrocache_entries_v2 (delete_at);
+CREATE INDEX IF NOT EXISTS ferrocache_entries_v2_written ON ferrocache_entries_v2 (written);
+CREATE TABLE IF NOT EXISTS ferrocache_usage_v2 (
   one INTEGER PRIMARY KEY CHECK (one = 1),
   count INTEGER NOT NULL,
   size INTEGER NOT NULL
 );
-INSERT OR IGNORE INTO ferrocache_usage_v1 (one, count, size) VALUES (1, 0, 0);
-CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v1_insert AFTER INSERT ON ferrocache_entries_v1
+INSERT OR IGNORE INTO ferrocache_usage_v2 (one, count, size) VALUES (1, 0, 0);
+CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v2_insert AFTER INSERT ON ferrocache_entries_v2
 BEGIN
-  UPDATE ferrocache_usage_v1 SET count = count + 1, size = size + length(NEW.body) WHERE one = 1;
+  UPDATE ferrocache_usage_v2 SET count = count + 1, size = size + length(NEW.body) WHERE one = 1;
 END;
-CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v1_delete AFTER DELETE ON ferrocache_entries_v1
+CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v2_delete AFTER DELETE ON ferrocache_entries_v2
 BEGIN
-  UPDATE ferrocache_usage_v1 SET count = count - 1, size = size - length(OLD.body) WHERE one = 1;
+  UPDATE ferrocache_usage_v2 SET count = count - 1, size = size - length(OLD.body) WHERE one = 1;
 END;
-CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v1_update AFTER UPDATE OF body ON ferrocache_entries_v1
+CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v2_update AFTER UPDATE OF body ON ferrocache_entries_v2
 WHEN length(OLD.body) <> length(NEW.body)
 BEGIN
-  UPDATE ferrocache_usage_v1 SET size = size - length(OLD.body) + length(NEW.body) WHERE one = 1;
+  UPDATE ferrocache_usage_v2 SET size = size - length(OLD.body) + length(NEW.body) WHERE one = 1;
 END;
 ";
 
 // No `ORDER BY id` (rows are sorted in Rust): with it, the bundled SQLite
 // re-prepares the statement on every new binding (measured with
 // SQLITE_STMTSTATUS_REPREPARE: 6.3 µs per lookup instead of 0.8 µs).
-const LOOKUP: &str = "SELECT id, length(body), delete_at, rowid FROM ferrocache_entries_v1
+const LOOKUP: &str = "SELECT id, length(body), delete_at, written FROM ferrocache_entries_v2
   WHERE key = ?1 AND method = ?2";
 // One statement (one read transaction) for the hit path. The CASEs keep SQLite
 // from loading what the caller already holds (`?3`: the id it has memoised,
 // `?4`: whether it holds that id's body) or must not read on the event loop
 // (bodies over `?5` bytes).
-const FIND: &str = "SELECT id, length(body), delete_at, rowid,
+const FIND: &str = "SELECT id, length(body), delete_at, written,
   CASE WHEN id = ?3 THEN NULL ELSE meta END,
   CASE WHEN length(body) > ?5 OR (id = ?3 AND ?4) THEN NULL ELSE body END
-  FROM ferrocache_entries_v1 WHERE key = ?1 AND method = ?2";
+  FROM ferrocache_entries_v2 WHERE key = ?1 AND method = ?2";
 const READ: &str =
-    "SELECT meta, body FROM ferrocache_entries_v1 WHERE key = ?1 AND method = ?2 AND id = ?3";
-// The new rowid makes the row the most recently written: eviction goes by rowid.
-const REWRITE: &str = "UPDATE ferrocache_entries_v1
+    "SELECT meta, body FROM ferrocache_entries_v2 WHERE key = ?1 AND method = ?2 AND id = ?3";
+// The next `written` makes the row the most recently written (eviction order).
+const REWRITE: &str = "UPDATE ferrocache_entries_v2
   SET id = ?1, variant = ?2, delete_at = ?3, meta = ?4, body = ?5,
-    rowid = (SELECT max(rowid) FROM ferrocache_entries_v1) + 1
+    written = (SELECT coalesce(max(written), 0) FROM ferrocache_entries_v2) + 1
   WHERE rowid = ?6";
 const SAME_RESOURCE: &str =
-    "SELECT rowid, variant, length(body) FROM ferrocache_entries_v1 WHERE key = ?1 AND method = ?2";
+    "SELECT rowid, variant, length(body) FROM ferrocache_entries_v2 WHERE key = ?1 AND method = ?2";
 const INSERT: &str =
-    "INSERT INTO ferrocache_entries_v1 (id, key, method, variant, delete_at, meta, body)
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-const DELETE_ROWID: &str = "DELETE FROM ferrocache_entries_v1 WHERE rowid = ?1";
-const DELETE_KEY: &str = "DELETE FROM ferrocache_entries_v1 WHERE key = ?1";
-const DELETE_EXPIRED: &str = "DELETE FROM ferrocache_entries_v1 WHERE delete_at <= ?1";
-const DELETE_UP_TO: &str = "DELETE FROM ferrocache_entries_v1 WHERE rowid <= ?1";
-const OLDEST: &str = "SELECT rowid, length(body) FROM ferrocache_entries_v1 ORDER BY rowid";
-const USAGE: &str = "SELECT count, size FROM ferrocache_usage_v1 WHERE one = 1";
+    "INSERT INTO ferrocache_entries_v2 (id, key, method, variant, delete_at, meta, body, written)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+    (SELECT coalesce(max(written), 0) FROM ferrocache_entries_v2) + 1)";
+const DELETE_ROWID: &str = "DELETE FROM ferrocache_entries_v2 WHERE rowid = ?1";
+const DELETE_KEY: &str = "DELETE FROM ferrocache_entries_v2 WHERE key = ?1";
+const DELETE_EXPIRED: &str = "DELETE FROM ferrocache_entries_v2 WHERE delete_at <= ?1";
+const OLDEST: &str =
+    "SELECT rowid, length(body) FROM ferrocache_entries_v2 ORDER BY written, rowid";
+const USAGE: &str = "SELECT count, size FROM ferrocache_usage_v2 WHERE one = 1";
 
 /// How long a statement waits for another process's write lock.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -285,10 +293,6 @@ impl SqliteStore {
         }
     }
 
-    pub fn is_closed(&self) -> bool {
-        self.conn.lock().is_none()
-    }
-
     /// The live responses for `key` + `method` at `now`, reading the content
     /// of a single one unless the caller holds it (`known`, `known_body`) or
     /// its body is over `large` bytes. `take_body` gets the body's bytes where
@@ -351,7 +355,7 @@ impl SqliteStore {
                     }
                 }
                 _ => {
-                    live.sort_unstable_by_key(|(rowid, _)| *rowid);
+                    live.sort_unstable_by_key(|(written, _)| *written);
                     Found::Many(live.into_iter().map(|(_, c)| c).collect())
                 }
             })
@@ -367,9 +371,9 @@ impl SqliteStore {
             while let Some(r) = rows.next()? {
                 // undici: an entry is served while `deleteAt > now`.
                 if r.get::<_, f64>(2)? > now {
-                    let rowid: i64 = r.get(3)?;
+                    let written: i64 = r.get(3)?;
                     out.push((
-                        rowid,
+                        written,
                         Candidate {
                             id: r.get(0)?,
                             body_len: r.get::<_, i64>(1)? as u64,
@@ -378,7 +382,7 @@ impl SqliteStore {
                 }
             }
             // Oldest first.
-            out.sort_unstable_by_key(|(rowid, _)| *rowid);
+            out.sort_unstable_by_key(|(written, _)| *written);
             Ok(out.into_iter().map(|(_, c)| c).collect())
         })
     }
@@ -539,7 +543,7 @@ impl SqliteStore {
     /// Removes every row.
     pub fn clear(&self) -> Result<()> {
         self.with(|conn| {
-            conn.execute_batch("DELETE FROM ferrocache_entries_v1;")?;
+            conn.execute_batch("DELETE FROM ferrocache_entries_v2;")?;
             Ok(())
         })
     }
@@ -597,7 +601,7 @@ fn usage(conn: &Connection) -> Result<(u64, u64)> {
 /// written rows still go first.
 const EVICT_SLACK: u64 = 64;
 
-/// Deletes the least recently written rows (lowest rowids) until `limits`
+/// Deletes the least recently written rows (lowest `written`) until `limits`
 /// hold, and on until they hold with a slack of 1/64 of each limit; returns
 /// how many.
 fn evict_oldest(conn: &Connection, limits: Limits) -> Result<u64> {
@@ -607,25 +611,24 @@ fn evict_oldest(conn: &Connection, limits: Limits) -> Result<u64> {
     }
     let max_count = limits.max_count - limits.max_count / EVICT_SLACK;
     let max_size = limits.max_size - limits.max_size / EVICT_SLACK;
-    let mut last = None;
-    let mut evicted = 0u64;
+    let mut victims = Vec::new();
     {
         let mut oldest = conn.prepare_cached(OLDEST)?;
         let mut rows = oldest.query([])?;
         while count > max_count || size > max_size {
             let Some(r) = rows.next()? else { break };
-            let id: i64 = r.get(0)?;
+            let rowid: i64 = r.get(0)?;
             let len: i64 = r.get(1)?;
-            last = Some(id);
+            victims.push(rowid);
             count -= 1;
             size = size.saturating_sub(len.max(0) as u64);
-            evicted += 1;
         }
     }
-    if let Some(last) = last {
-        conn.prepare_cached(DELETE_UP_TO)?.execute([last])?;
+    let mut delete = conn.prepare_cached(DELETE_ROWID)?;
+    for rowid in &victims {
+        delete.execute([rowid])?;
     }
-    Ok(evicted)
+    Ok(victims.len() as u64)
 }
 
 #[cfg(test)]
@@ -883,7 +886,8 @@ mod tests {
 
     // Defect 2 (issue 15): a rewrite kept its rowid, so eviction (by rowid)
     // dropped the rewritten row before older ones. undici evicts by cachedAt,
-    // which a rewrite updates: the least recently written row goes first.
+    // which a rewrite updates: the least recently written row goes first
+    // (here by `written`, which every write stamps).
     #[test]
     fn a_rewritten_row_is_evicted_after_older_rows() {
         let s = store(Limits {

@@ -1,4 +1,5 @@
-//! `TagIndex`: tag → ids of the pages carrying it, for `store::pages`.
+//! `TagIndex`: tag → ids of the items carrying it (`store::pages` keys it by
+//! page id; the index knows nothing of pages).
 //!
 //! Tag names are interned: every page carrying a tag holds the same `Arc<str>`
 //! as the index, so 100k pages tagged `category:shoes` keep one copy of the name.
@@ -6,23 +7,23 @@
 //! the number of pages or tags stored.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::sync::Arc;
 
 use foldhash::fast::RandomState;
-
-use super::pages::PageId;
 
 /// An interned tag name.
 pub type Tag = Arc<str>;
 
 /// The pages under one tag. Most tags name one page (`P123`), so a single id
 /// is kept inline: no set to allocate, hash or free.
-enum Ids {
-    One(PageId),
-    Many(HashSet<PageId, RandomState>),
+enum Ids<Id> {
+    One(Id),
+    Many(HashSet<Id, RandomState>),
 }
 
-impl Ids {
+impl<Id: Copy + Eq + Hash> Ids<Id> {
+    #[cfg(test)]
     fn len(&self) -> usize {
         match self {
             Ids::One(_) => 1,
@@ -31,7 +32,7 @@ impl Ids {
     }
 
     /// Adds `id`; false when it was already there.
-    fn insert(&mut self, id: PageId) -> bool {
+    fn insert(&mut self, id: Id) -> bool {
         match self {
             Ids::One(only) if *only == id => false,
             Ids::One(only) => {
@@ -46,7 +47,7 @@ impl Ids {
     }
 
     /// Removes `id`; true when no id is left.
-    fn remove(&mut self, id: PageId) -> bool {
+    fn remove(&mut self, id: Id) -> bool {
         match self {
             Ids::One(only) => *only == id,
             Ids::Many(ids) => {
@@ -56,7 +57,7 @@ impl Ids {
         }
     }
 
-    fn to_vec(&self) -> Vec<PageId> {
+    fn to_vec(&self) -> Vec<Id> {
         match self {
             Ids::One(id) => vec![*id],
             Ids::Many(ids) => ids.iter().copied().collect(),
@@ -66,12 +67,19 @@ impl Ids {
 
 /// Keys are tag names from the application (and, through the invalidation
 /// endpoint, from requests): a randomly seeded hasher, as `lru` uses.
-#[derive(Default)]
-pub struct TagIndex {
-    by_tag: HashMap<Tag, Ids, RandomState>,
+pub struct TagIndex<Id> {
+    by_tag: HashMap<Tag, Ids<Id>, RandomState>,
 }
 
-impl TagIndex {
+impl<Id> Default for TagIndex<Id> {
+    fn default() -> Self {
+        TagIndex {
+            by_tag: HashMap::default(),
+        }
+    }
+}
+
+impl<Id: Copy + Eq + Hash> TagIndex<Id> {
     pub fn new() -> Self {
         TagIndex::default()
     }
@@ -79,7 +87,7 @@ impl TagIndex {
     /// Records `id` under each of `tags` (duplicates in `tags` are ignored) and
     /// returns the interned names, deduplicated, in first-seen order. `id`
     /// must be new to the index: a name already holding `id` is a duplicate.
-    pub fn add<S: AsRef<str>>(&mut self, id: PageId, tags: &[S]) -> Box<[Tag]> {
+    pub fn add<S: AsRef<str>>(&mut self, id: Id, tags: &[S]) -> Box<[Tag]> {
         let mut interned: Vec<Tag> = Vec::with_capacity(tags.len());
         for name in tags {
             let name = name.as_ref();
@@ -103,7 +111,7 @@ impl TagIndex {
     }
 
     /// Forgets `id` under each of `tags`; a tag left with no page is dropped.
-    pub fn remove(&mut self, id: PageId, tags: &[Tag]) {
+    pub fn remove(&mut self, id: Id, tags: &[Tag]) {
         for tag in tags {
             if let Some(ids) = self.by_tag.get_mut(tag) {
                 if ids.remove(id) {
@@ -115,7 +123,7 @@ impl TagIndex {
 
     /// The ids under `tag`, leaving them in the index (the caller removes each
     /// page with [`TagIndex::remove`]).
-    pub fn ids(&self, tag: &str) -> Vec<PageId> {
+    pub fn ids(&self, tag: &str) -> Vec<Id> {
         self.by_tag.get(tag).map(Ids::to_vec).unwrap_or_default()
     }
 
@@ -129,6 +137,7 @@ impl TagIndex {
     }
 
     /// Pages recorded under `tag`.
+    #[cfg(test)]
     pub fn count(&self, tag: &str) -> usize {
         self.by_tag.get(tag).map_or(0, Ids::len)
     }
