@@ -15,7 +15,7 @@
 // cache has removed no page since this driver last checked that one: Rust
 // counts removals into a Float64Array this driver reads (`pageCacheWatch`),
 // and the page's expiry is remembered with it. The hit is then reported with
-// the next call, or in a batch of 8 (`pageCacheTouchMany`), which marks the
+// the next call, or in a batch of 16 (`pageCacheTouchMany`), which marks the
 // page used and counts the hit. Otherwise the hit is one call with the page id
 // (a number, cheaper to pass than the key) that checks the page is still live.
 // Ids are never reused, so a memo entry can never serve a replaced or removed
@@ -184,7 +184,7 @@ class VsfPageCache {
   /** [pages the cache has removed so far], kept current by Rust */
   #removals
   /** ids of memo hits not yet reported to Rust */
-  #touched = new Float64Array(8)
+  #touched = new Float64Array(16)
   #touchedCount = 0
   /** The Redis tier (lib/vsf-redis.js), or null. */
   #shared = null
