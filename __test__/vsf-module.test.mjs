@@ -19,13 +19,14 @@ const C = (value) => ({ prefix: 'C', value })
 /** Lets a driver's fire-and-forget write reach its store (the Redis driver does not await `set`). */
 const settle = () => new Promise((resolve) => setImmediate(resolve))
 
-function scenarios (name, makeDriver, { coalesces }) {
+function scenarios (name, makeDriver, { coalesces, ready }) {
   let app
   let http
 
   beforeEach(async () => {
     app = installModule({ driver: await makeDriver() })
     http = await serve(app)
+    if (ready) await ready(app)
   })
   afterEach(async () => {
     await http.close()
@@ -212,6 +213,24 @@ describe('@vue-storefront/cache 2.8 with @vue-storefront/redis-cache 2.0 (peer)'
   scenarios('redis-cache', () => [redisDriverPath, redisDriverOptions(redis.port)], { coalesces: false })
 })
 
+/**
+ * Waits (bounded) until the module's driver caches pages: a fresh driver with
+ * `redis.url` renders without storing until it has read the tag versions, and
+ * refuses a render that overlapped that read (docs/vsf.md, Multi-instance).
+ * A throwaway tagged route is fetched until its second fetch is a hit.
+ */
+async function untilShared (app) {
+  const route = '/__ready'
+  app.tags[route] = ['ready']
+  for (let i = 0; i < 200; i++) {
+    const before = app.renders(route)
+    await app.get(route)
+    if (before > 0 && app.renders(route) === before) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error('the driver never started caching pages')
+}
+
 describe('@vue-storefront/cache 2.8 with ferrocache/vsf on Redis (redis.url set)', { skip: whyNot ?? false }, () => {
   let redis
   before(async () => { redis = await startRedis() })
@@ -223,5 +242,5 @@ describe('@vue-storefront/cache 2.8 with ferrocache/vsf on Redis (redis.url set)
   scenarios('ferrocache/vsf + redis', () => {
     const options = { maxSize: 512e6, ttl: 86400, redis: { url: `redis://127.0.0.1:${redis.port}`, keyPrefix: 'module:' } }
     return [ourDriverPath, options]
-  }, { coalesces: true })
+  }, { coalesces: true, ready: untilShared })
 })
