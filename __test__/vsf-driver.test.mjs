@@ -474,3 +474,25 @@ test('memo hits are counted in stats() and expire with the page', async () => {
   await d.invoke(args)
   assert.equal(args.renders, 2, 'the page expired: not served from the memo')
 })
+
+// Same class as the memory store's defect 8 (issue 15): memo hits are reported
+// to Rust in batches, so a worker that serves a few hits and exits must still
+// have them counted in the shared cache's stats().
+test('memo hits a worker thread served are in stats() after it exits', async () => {
+  const { Worker } = await import('node:worker_threads')
+  const name = `vsf-exit-${process.pid}-${Date.now()}`
+  const { d } = driver({ name })
+  await d.invoke(call('/w'))
+  const before = d.stats().hits
+  const worker = new Worker(`
+    const vsf = require(${JSON.stringify(require.resolve('ferrocache/vsf'))})
+    const d = vsf.default({ name: ${JSON.stringify(name)} })
+    const args = { route: '/w', render: async () => { throw new Error('rendered') }, getTags: () => ['P1'] }
+    ;(async () => {
+      for (let i = 0; i < 3; i++) await d.invoke(args)
+    })().then(() => process.exit(0), () => process.exit(1))
+  `, { eval: true })
+  const [code] = await new Promise((resolve) => worker.once('exit', (c) => resolve([c])))
+  assert.equal(code, 0)
+  assert.equal(d.stats().hits - before, 3)
+})

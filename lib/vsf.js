@@ -166,6 +166,26 @@ function defaultOnError (err) {
  * The page cache driver. Methods are bound, so `const { invoke } = driver`
  * works as with the Redis driver's plain object.
  */
+// Drivers holding memo hits not yet reported to Rust; flushed at the end of
+// the turn (one unref'd immediate for all of them) and on thread exit.
+const pendingHits = new Set()
+let flushDriver
+let flushScheduled = false
+function flushPendingHits () {
+  flushScheduled = false
+  const now = Date.now()
+  for (const d of pendingHits) flushDriver(d, now)
+  pendingHits.clear()
+}
+function unreported (driver) {
+  pendingHits.add(driver)
+  if (!flushScheduled) {
+    flushScheduled = true
+    setImmediate(flushPendingHits).unref()
+  }
+}
+process.on('exit', flushPendingHits)
+
 class VsfPageCache {
   #handle
   #ttlMs
@@ -304,8 +324,14 @@ class VsfPageCache {
     return this.#lead(k, render, getTags, label)
   }
 
-  /** Reports memo hits to Rust in batches (marks the pages used, counts the hits). */
+  /**
+   * Reports memo hits to Rust in batches (marks the pages used, counts the
+   * hits): when the batch is full, before any other call of this driver, at
+   * the end of the event-loop turn, and when the thread exits, so no hit is
+   * lost from `stats()` (a worker that serves hits and exits still counts).
+   */
   #touch (id) {
+    if (this.#touchedCount === 0) unreported(this)
     this.#touched[this.#touchedCount++] = id
     if (this.#touchedCount === this.#touched.length) this.#flush(Date.now())
   }
@@ -315,6 +341,10 @@ class VsfPageCache {
     const n = this.#touchedCount
     this.#touchedCount = 0
     binding.pageCacheTouchMany(this.#handle, this.#touched, n, now)
+  }
+
+  static {
+    flushDriver = (driver, now) => driver.#flush(now)
   }
 
   #remember (k, id, json, seen) {
