@@ -4,7 +4,7 @@ const { Writable } = require('node:stream')
 const binding = require('../binding.js')
 const port = require('./redis-port.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
-const { variantKey, compileVary, selects, snapshotHeaders } = require('./vary.js')
+const { variantKey, compileVary, selects } = require('./vary.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -24,24 +24,36 @@ const kAppend = Symbol('append')
 const noop = () => {}
 
 /**
- * Every request header as one variant-key string (lib/vary.js#variantKey),
- * so the write script can tell which stored variants the writing request
- * would have been served. Headers holding the encoding's separators are left
- * out (no valid header can hold them).
+ * Every request header as one variant-key string (the encoding of
+ * lib/vary.js#variantKey, names sorted), so the write script can tell which
+ * stored variants the writing request would have been served. Headers holding
+ * the encoding's separators are left out (no valid header can hold them).
+ * One pass over the caller's object: each value is read once (as a snapshot
+ * would), nothing is copied but the output.
  */
 function encodeRequest (headers) {
   if (headers == null) return ''
-  const out = Object.create(null)
+  const fields = []
   for (const name in headers) {
-    const v = headers[name]
     if (RESERVED.test(name)) continue
+    const v = headers[name]
     if (typeof v === 'string') {
-      if (!RESERVED.test(v)) out[name] = v
-    } else if (Array.isArray(v) && v.every((x) => typeof x === 'string' && !RESERVED.test(x))) {
-      out[name] = v
+      if (!RESERVED.test(v)) fields.push(name, 's' + v)
+    } else if (Array.isArray(v)) {
+      const a = Array.prototype.slice.call(v)
+      if (a.every((x) => typeof x === 'string' && !RESERVED.test(x))) fields.push(name, a.length === 0 ? 'e' : 'a' + a.join('\u0002'))
     }
   }
-  return variantKey(out)
+  const n = fields.length / 2
+  const order = Array.from({ length: n }, (_, i) => i)
+  // The order of Array.prototype.sort on the names (UTF-16 code units), as variantKey.
+  order.sort((x, y) => (fields[2 * x] < fields[2 * y] ? -1 : fields[2 * x] > fields[2 * y] ? 1 : 0))
+  let out = ''
+  for (let i = 0; i < n; i++) {
+    if (i > 0) out += '\u0001'
+    out += fields[2 * order[i]] + '\u0000' + fields[2 * order[i] + 1]
+  }
+  return out
 }
 
 /** Writable returned by createWriteStream: chunks are copied into Rust; the
@@ -52,7 +64,7 @@ class RedisWriter extends Writable {
     this.store = store
     this.maxEntrySize = maxEntrySize
     this.key = key
-    this.request = encodeRequest(snapshotHeaders(key.headers))
+    this.request = encodeRequest(key.headers)
     this.variant = variant
     this.meta = meta
     this.deleteAt = value.deleteAt

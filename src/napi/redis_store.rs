@@ -180,9 +180,17 @@ pub fn redis_store_lookup(
     let Some(l1) = store.l1() else {
         return Ok(Either::A(unavailable()));
     };
-    let lookup = with_key(store, &origin, &path, |key| {
-        with_str(&method, |method| {
-            Ok(l1.lookup(&key, method, now, served(touch)))
+    // The key is built in this thread's reused buffer: an L1 hit allocates
+    // nothing (as the memory store's lookup).
+    let lookup = with_str(&origin, |o| {
+        with_str(&path, |p| {
+            with_str(&method, |method| {
+                KEY.with(|k| {
+                    let mut key = k.borrow_mut();
+                    store.write_key(&mut key, o, p);
+                    Ok(l1.lookup(&key, method, now, served(touch)))
+                })
+            })
         })
     })?;
     Ok(match (lookup.found, lookup.reclaimed) {
