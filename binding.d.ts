@@ -22,6 +22,29 @@ export interface DateSlots {
   lastModified: number
 }
 
+/** Bits of a parsed Cache-Control (`http::stored_response::bit`). */
+export interface DirectiveBits {
+  noStore: number
+  noCache: number
+  noCacheFields: number
+  private: number
+  privateFields: number
+  public: number
+  mustRevalidate: number
+  proxyRevalidate: number
+  immutable: number
+  onlyIfCached: number
+  maxAge: number
+  maxAgeInvalid: number
+  sMaxage: number
+  sMaxageInvalid: number
+  maxStale: number
+  minFresh: number
+  mustUnderstand: number
+  staleWhileRevalidate: number
+  staleIfError: number
+}
+
 export interface ExchangeSlots {
   status: number
   method: number
@@ -71,29 +94,51 @@ export interface InputFlags {
   datesUnloaded: number
 }
 
+export interface InterceptorArrivalSlots {
+  storable: number
+  lifetime: number
+  initialAge: number
+}
+
 /**
- * The storage decision for an arriving response. In: io[0] status, io[1]
- * flags, io[2] request bits, io[3] response bits, io[4..8] response
- * max-age, s-maxage, stale-while-revalidate, stale-if-error, io[8]
- * cacheByDefault (s, NaN: none), io[9] request time, io[10] response time;
- * `dates` = `expires\0date\0last-modified\0age`. Out: io[0] storable
- * (0/1), io[1] freshness lifetime (s), io[2] corrected initial age (s).
+ * The storage decision for an arriving response. In: the
+ * `wire::interceptor::arrive` slots, and `dates` =
+ * `expires\0date\0last-modified\0age`. Out: the
+ * `wire::interceptor::arrival` slots.
  */
 export declare function interceptorArrive(dates: string): void
 
-/**
- * The directive bits and io flags as `NAME=value,…`, so the JS shell
- * reads them from here instead of repeating them.
- */
-export declare function interceptorConstants(): string
+export interface InterceptorArriveSlots {
+  status: number
+  flags: number
+  requestBits: number
+  responseBits: number
+  maxAge: number
+  sMaxage: number
+  staleWhileRevalidate: number
+  staleIfError: number
+  cacheByDefault: number
+  requestTime: number
+  responseTime: number
+}
 
 /**
- * Parses a Cache-Control value: io[0] bits, io[1..7] max-age, s-maxage,
- * stale-while-revalidate, stale-if-error, min-fresh, max-stale (NaN:
- * absent). Returns the qualified no-cache and private field names as
+ * Parses a Cache-Control value into the `wire::interceptor::directives`
+ * slots (NaN: absent). Returns the qualified no-cache and private field names as
  * `noCache\0private` (comma-separated), or null when there are none.
  */
 export declare function interceptorDirectives(value: string): string | null
+
+export interface InterceptorDirectiveSlots {
+  bits: number
+  maxAge: number
+  sMaxage: number
+  staleWhileRevalidate: number
+  staleIfError: number
+  minFresh: number
+  maxStale: number
+  length: number
+}
 
 /**
  * `notStored\0keptOnUpdate`: the comma-separated field lists of RFC 9111
@@ -101,20 +146,65 @@ export declare function interceptorDirectives(value: string): string | null
  */
 export declare function interceptorFieldRules(): string
 
+export interface InterceptorFlags {
+  methodCacheable: number
+  shared: number
+  authorization: number
+  varyStar: number
+  hasValidator: number
+  expiresPresent: number
+  pragmaNoCache: number
+  setCookieKept: number
+}
+
+export interface InterceptorLayout {
+  directives: InterceptorDirectiveSlots
+  arrive: InterceptorArriveSlots
+  arrival: InterceptorArrivalSlots
+  presentation: InterceptorPresentationSlots
+  flags: InterceptorFlags
+  uses: InterceptorUses
+  directiveBits: DirectiveBits
+}
+
 /**
  * Whether a 304 to the cache's conditional request selects the stored
  * response (validators of the stored response, then of the 304).
  */
 export declare function interceptorNotModifiedSelects(storedEtag?: string | undefined | null, storedLastModified?: string | undefined | null, etag?: string | undefined | null, lastModified?: string | undefined | null): boolean
 
+export interface InterceptorPresentationSlots {
+  flags: number
+  responseBits: number
+  responseStaleWhileRevalidate: number
+  responseStaleIfError: number
+  requestBits: number
+  requestMaxAge: number
+  requestMinFresh: number
+  requestMaxStale: number
+  requestStaleIfError: number
+  lifetime: number
+  age: number
+}
+
 /**
- * How a stored response may serve a request. In: io[0] flags, io[1]
- * response bits, io[2] response stale-while-revalidate, io[3] response
- * stale-if-error, io[4] request bits, io[5..9] request max-age, min-fresh,
- * max-stale, stale-if-error, io[9] freshness lifetime (s), io[10] current
- * age (s). Returns the `Use` code, plus 4 when stale-if-error applies.
+ * How a stored response may serve a request. In: the
+ * `wire::interceptor::presentation` slots. Returns the `Use` code, with
+ * `USE_STALE_IF_ERROR` or-ed in when stale-if-error applies.
  */
 export declare function interceptorUse(): number
+
+/**
+ * `interceptorUse` results: a `http::stored_response::Use` code, with
+ * `stale_if_error` or-ed in.
+ */
+export interface InterceptorUses {
+  revalidate: number
+  serve: number
+  serveStaleAndRevalidate: number
+  gatewayTimeout: number
+  staleIfError: number
+}
 
 /**
  * The Vary field names (lower-cased, comma-separated; `*` for a
@@ -751,6 +841,7 @@ export declare function wireLayout(): WireLayout
 
 export interface WireLayout {
   policy: PolicyLayout
+  interceptor: InterceptorLayout
   memoryMeta: MemoryMeta
   memoryStats: MemoryStats
   memoryCommit: MemoryCommit

@@ -836,7 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.interceptorArrive = nativeBinding.interceptorArrive
-module.exports.interceptorConstants = nativeBinding.interceptorConstants
 module.exports.interceptorDirectives = nativeBinding.interceptorDirectives
 module.exports.interceptorFieldRules = nativeBinding.interceptorFieldRules
 module.exports.interceptorNotModifiedSelects = nativeBinding.interceptorNotModifiedSelects

@@ -233,3 +233,143 @@ test('store metadata: the SQLite shell writes what the memory store hands back, 
   assert.equal(selects(m.select, { 'accept-encoding': 'gzip' }), false)
   void owner
 })
+
+// The cache interceptor's calls (lib/interceptor-rules.js) share the same io
+// array. Every value below is distinct, so a slot read or written at another
+// index than the layout's (on either side) gives a different result (the
+// interceptor's own suites pin the rules against undici; here the expected
+// results are the RFC 9111 §4.2 / §5.2 and RFC 5861 outcomes of each case).
+// interceptorArrive reads only the bits of the response's stale-* directives,
+// not their values: those two slots are checked for distinctness only.
+const I = layout.interceptor
+const rules = require('../lib/interceptor-rules.js')
+
+test('interceptor: slots fit the io array, flags and bits are distinct, use codes are clear of the stale-if-error bit', () => {
+  for (const slots of [I.directives, I.arrive, I.arrival, I.presentation]) distinctSlots(slots, P.ioSlots)
+  assert.ok(I.directives.length <= P.ioSlots)
+  for (const flags of [I.flags, I.directiveBits]) distinctBits(flags)
+  const { staleIfError, ...codes } = I.uses
+  assert.equal(new Set(Object.values(codes)).size, Object.keys(codes).length)
+  for (const code of Object.values(codes)) assert.equal(code & staleIfError, 0)
+  assert.equal(rules.C.USE_STALE_IF_ERROR, staleIfError)
+  assert.equal(rules.C.ONLY_IF_CACHED, I.directiveBits.onlyIfCached)
+})
+
+test('interceptor: interceptorDirectives writes the directive slots the shell reads', () => {
+  const value = 'max-age=1, s-maxage=2, stale-while-revalidate=3, stale-if-error=4, min-fresh=5, max-stale=6, no-store'
+  io.fill(NaN)
+  assert.equal(binding.interceptorDirectives(value), null)
+  const D = I.directives
+  const B = I.directiveBits
+  const bits = B.maxAge | B.sMaxage | B.staleWhileRevalidate | B.staleIfError | B.minFresh | B.maxStale | B.noStore
+  assert.deepEqual(
+    [io[D.bits], io[D.maxAge], io[D.sMaxage], io[D.staleWhileRevalidate], io[D.staleIfError], io[D.minFresh], io[D.maxStale]],
+    [bits, 1, 2, 3, 4, 5, 6])
+  const d = rules.directives(value + ' ') // a new memo key: parsed now
+  assert.deepEqual(
+    [d.bits, d.maxAge, d.sMaxAge, d.swr, d.sie, d.minFresh, d.maxStale],
+    [bits, 1, 2, 3, 4, 5, 6])
+})
+
+function dirs (over) {
+  return { ...rules.NO_DIRECTIVES, ...over }
+}
+
+test('interceptor: interceptorArrive reads the arrive slots and writes the arrival slots the shell reads', () => {
+  const A = I.arrive
+  const R = I.arrival
+  const B = I.directiveBits
+  const cases = [
+    // [shell arguments, expected { storable, lifetime, initialAge }]
+    [{ responseDirectives: dirs({ bits: B.maxAge | B.sMaxage, maxAge: 100, sMaxAge: 50 }) }, { storable: true, lifetime: 100, initialAge: 0 }],
+    [{ shared: true, responseDirectives: dirs({ bits: B.maxAge | B.sMaxage, maxAge: 100, sMaxAge: 50 }) }, { storable: true, lifetime: 50, initialAge: 0 }],
+    [{ cacheByDefault: 77, headers: { etag: '"v"' } }, { storable: true, lifetime: 77, initialAge: 0 }],
+    [{ responseDirectives: dirs({ bits: B.maxAge, maxAge: 100 }), headers: { age: '10' }, responseTime: T0 + 3000 }, { storable: true, lifetime: 100, initialAge: 13 }],
+    [{ methodCacheable: false, responseDirectives: dirs({ bits: B.maxAge, maxAge: 100 }) }, { storable: false, lifetime: 100, initialAge: 0 }],
+    [{ requestDirectives: dirs({ bits: B.noStore }), responseDirectives: dirs({ bits: B.maxAge, maxAge: 100 }) }, { storable: false, lifetime: 100, initialAge: 0 }],
+    [{ status: 299, responseDirectives: dirs({ bits: B.maxAge, maxAge: 100 }) }, { storable: true, lifetime: 100, initialAge: 0 }],
+    [{ status: 1000, responseDirectives: dirs({ bits: B.maxAge, maxAge: 100 }) }, { storable: false, lifetime: 100, initialAge: 0 }]
+  ]
+  for (const [over, expected] of cases) {
+    const x = {
+      status: 200,
+      methodCacheable: true,
+      shared: false,
+      authorization: false,
+      requestDirectives: rules.NO_DIRECTIVES,
+      responseDirectives: rules.NO_DIRECTIVES,
+      headers: {},
+      varyStar: false,
+      cacheByDefault: undefined,
+      requestTime: T0,
+      responseTime: T0,
+      ...over
+    }
+    const what = JSON.stringify(over)
+    // Rust through the layout's names…
+    io.fill(NaN)
+    io[A.status] = x.status
+    io[A.flags] = (x.methodCacheable ? I.flags.methodCacheable : 0) | (x.shared ? I.flags.shared : 0) |
+      (x.headers.etag ? I.flags.hasValidator : 0)
+    io[A.requestBits] = x.requestDirectives.bits
+    io[A.responseBits] = x.responseDirectives.bits
+    io[A.maxAge] = x.responseDirectives.maxAge
+    io[A.sMaxage] = x.responseDirectives.sMaxAge
+    io[A.staleWhileRevalidate] = x.responseDirectives.swr
+    io[A.staleIfError] = x.responseDirectives.sie
+    io[A.cacheByDefault] = x.cacheByDefault ?? NaN
+    io[A.requestTime] = x.requestTime
+    io[A.responseTime] = x.responseTime
+    binding.interceptorArrive(`\0\0\0${x.headers.age ?? ''}`)
+    assert.deepEqual({ storable: io[R.storable] === 1, lifetime: io[R.lifetime], initialAge: io[R.initialAge] }, expected, 'binding: ' + what)
+    // …and the shell through its own constants (nothing left from the call above).
+    io.fill(NaN)
+    assert.deepEqual(rules.arrive(x), expected, 'shell: ' + what)
+  }
+})
+
+test('interceptor: interceptorUse reads the presentation slots the shell writes', () => {
+  const S = I.presentation
+  const B = I.directiveBits
+  const U = I.uses
+  const cases = [
+    // [shell arguments, expected use code]
+    [{ lifetime: 100, age: 10 }, U.serve],
+    [{ lifetime: 10, age: 100 }, U.revalidate],
+    [{ response: { bits: B.staleWhileRevalidate, swr: 10 }, lifetime: 10, age: 15 }, U.serveStaleAndRevalidate],
+    [{ response: { bits: B.staleWhileRevalidate, swr: 2 }, lifetime: 10, age: 15 }, U.revalidate],
+    [{ response: { bits: B.staleIfError, sie: 10 }, lifetime: 10, age: 15 }, U.revalidate | U.staleIfError],
+    [{ request: { bits: B.staleIfError, sie: 10 }, lifetime: 10, age: 15 }, U.revalidate | U.staleIfError],
+    [{ request: { bits: B.staleIfError, sie: 1 }, lifetime: 10, age: 15 }, U.revalidate],
+    [{ request: { bits: B.maxAge, maxAge: 5 }, lifetime: 100, age: 10 }, U.revalidate],
+    [{ request: { bits: B.maxAge, maxAge: 20 }, lifetime: 100, age: 10 }, U.serve],
+    [{ request: { bits: B.minFresh, minFresh: 95 }, lifetime: 100, age: 10 }, U.revalidate],
+    [{ request: { bits: B.minFresh, minFresh: 50 }, lifetime: 100, age: 10 }, U.serve],
+    [{ request: { bits: B.maxStale, maxStale: 10 }, lifetime: 10, age: 15 }, U.serve],
+    [{ request: { bits: B.maxStale, maxStale: 2 }, lifetime: 10, age: 15 }, U.revalidate],
+    [{ request: { bits: B.onlyIfCached }, lifetime: 10, age: 15 }, U.gatewayTimeout],
+    [{ pragmaNoCache: true, lifetime: 100, age: 10 }, U.revalidate],
+    [{ response: { bits: B.proxyRevalidate }, request: { bits: B.maxStale, maxStale: 10 }, lifetime: 10, age: 15 }, U.serve],
+    [{ shared: true, response: { bits: B.proxyRevalidate }, request: { bits: B.maxStale, maxStale: 10 }, lifetime: 10, age: 15 }, U.revalidate]
+  ]
+  for (const [c, expected] of cases) {
+    const response = dirs(c.response)
+    const request = dirs(c.request)
+    const what = JSON.stringify(c)
+    io.fill(NaN)
+    io[S.flags] = (c.shared ? I.flags.shared : 0) | (c.pragmaNoCache ? I.flags.pragmaNoCache : 0)
+    io[S.responseBits] = response.bits
+    io[S.responseStaleWhileRevalidate] = response.swr
+    io[S.responseStaleIfError] = response.sie
+    io[S.requestBits] = request.bits
+    io[S.requestMaxAge] = request.maxAge
+    io[S.requestMinFresh] = request.minFresh
+    io[S.requestMaxStale] = request.maxStale
+    io[S.requestStaleIfError] = request.sie
+    io[S.lifetime] = c.lifetime
+    io[S.age] = c.age
+    assert.equal(binding.interceptorUse(), expected, 'binding: ' + what)
+    io.fill(NaN) // nothing left from the call above
+    assert.equal(rules.use(!!c.shared, response, request, !!c.pragmaNoCache, c.lifetime, c.age), expected, 'shell: ' + what)
+  }
+})

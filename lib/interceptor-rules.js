@@ -10,11 +10,75 @@ const binding = require('../binding.js')
 
 const io = binding.policyIo()
 
-/** Directive bits and io flags, as Rust defines them. */
-const C = Object.fromEntries(binding.interceptorConstants().split(',').map((kv) => {
-  const [k, v] = kv.split('=')
-  return [k, Number(v)]
-}))
+// Slots, flags and result codes as Rust defines them (src/napi/wire.rs).
+const { interceptor: layout } = require('./wire.js')
+const {
+  bits: D_BITS,
+  maxAge: D_MAX_AGE,
+  sMaxage: D_S_MAXAGE,
+  staleWhileRevalidate: D_SWR,
+  staleIfError: D_SIE,
+  minFresh: D_MIN_FRESH,
+  maxStale: D_MAX_STALE
+} = layout.directives // interceptorDirectives outputs
+const {
+  status: A_STATUS,
+  flags: A_FLAGS,
+  requestBits: A_REQUEST_BITS,
+  responseBits: A_RESPONSE_BITS,
+  maxAge: A_MAX_AGE,
+  sMaxage: A_S_MAXAGE,
+  staleWhileRevalidate: A_SWR,
+  staleIfError: A_SIE,
+  cacheByDefault: A_CACHE_BY_DEFAULT,
+  requestTime: A_REQUEST_TIME,
+  responseTime: A_RESPONSE_TIME
+} = layout.arrive // interceptorArrive inputs
+const {
+  storable: AR_STORABLE,
+  lifetime: AR_LIFETIME,
+  initialAge: AR_INITIAL_AGE
+} = layout.arrival // interceptorArrive outputs
+const {
+  flags: P_FLAGS,
+  responseBits: P_RESPONSE_BITS,
+  responseStaleWhileRevalidate: P_RESPONSE_SWR,
+  responseStaleIfError: P_RESPONSE_SIE,
+  requestBits: P_REQUEST_BITS,
+  requestMaxAge: P_REQUEST_MAX_AGE,
+  requestMinFresh: P_REQUEST_MIN_FRESH,
+  requestMaxStale: P_REQUEST_MAX_STALE,
+  requestStaleIfError: P_REQUEST_SIE,
+  lifetime: P_LIFETIME,
+  age: P_AGE
+} = layout.presentation // interceptorUse inputs
+const {
+  methodCacheable: F_METHOD_CACHEABLE,
+  shared: F_SHARED,
+  authorization: F_AUTHORIZATION,
+  varyStar: F_VARY_STAR,
+  hasValidator: F_HAS_VALIDATOR,
+  expiresPresent: F_EXPIRES_PRESENT,
+  pragmaNoCache: F_PRAGMA_NO_CACHE,
+  setCookieKept: F_SET_COOKIE_KEPT
+} = layout.flags // bits of A_FLAGS and P_FLAGS
+const {
+  revalidate: USE_REVALIDATE,
+  serve: USE_SERVE,
+  serveStaleAndRevalidate: USE_SERVE_STALE_AND_REVALIDATE,
+  gatewayTimeout: USE_GATEWAY_TIMEOUT,
+  staleIfError: USE_STALE_IF_ERROR
+} = layout.uses // interceptorUse results
+
+/**
+ * Directive bits (`NO_STORE`, `MAX_AGE_INVALID`, …) and `USE_STALE_IF_ERROR`,
+ * as Rust defines them: `layout.directiveBits` under upper-snake names.
+ */
+const C = Object.freeze({
+  ...Object.fromEntries(Object.entries(layout.directiveBits)
+    .map(([name, bit]) => [name.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase(), bit])),
+  USE_STALE_IF_ERROR
+})
 
 const [NOT_STORED_LIST, KEPT_ON_UPDATE_LIST] = binding.interceptorFieldRules().split('\0')
 /** RFC 9111 §3.1: fields never stored. */
@@ -69,13 +133,13 @@ function directives (value) {
     privateFields = p ? p.split(',') : null
   }
   return remember(directivesMemo, s, Object.freeze({
-    bits: io[0],
-    maxAge: io[1],
-    sMaxAge: io[2],
-    swr: io[3],
-    sie: io[4],
-    minFresh: io[5],
-    maxStale: io[6],
+    bits: io[D_BITS],
+    maxAge: io[D_MAX_AGE],
+    sMaxAge: io[D_S_MAXAGE],
+    swr: io[D_SWR],
+    sie: io[D_SIE],
+    minFresh: io[D_MIN_FRESH],
+    maxStale: io[D_MAX_STALE],
     noCacheFields,
     privateFields
   }))
@@ -106,33 +170,28 @@ function str (v) {
  */
 function arrive ({ status, methodCacheable, shared, authorization, requestDirectives, responseDirectives, headers, varyStar, cacheByDefault, requestTime, responseTime }) {
   let flags = 0
-  if (methodCacheable) flags |= C.F_METHOD_CACHEABLE
-  if (shared) flags |= C.F_SHARED
-  if (authorization) flags |= C.F_AUTHORIZATION
-  if (varyStar) flags |= C.F_VARY_STAR
-  if (hasValidator(headers)) flags |= C.F_HAS_VALIDATOR
-  if (headers.expires !== undefined) flags |= C.F_EXPIRES_PRESENT
-  if (headers['set-cookie'] !== undefined && !namesField(responseDirectives, 'set-cookie')) flags |= C.F_SET_COOKIE_KEPT
-  io[0] = status
-  io[1] = flags
-  io[2] = requestDirectives.bits
-  io[3] = responseDirectives.bits
-  io[4] = responseDirectives.maxAge
-  io[5] = responseDirectives.sMaxAge
-  io[6] = responseDirectives.swr
-  io[7] = responseDirectives.sie
-  io[8] = cacheByDefault === undefined ? NaN : cacheByDefault
-  io[9] = requestTime
-  io[10] = responseTime
+  if (methodCacheable) flags |= F_METHOD_CACHEABLE
+  if (shared) flags |= F_SHARED
+  if (authorization) flags |= F_AUTHORIZATION
+  if (varyStar) flags |= F_VARY_STAR
+  if (hasValidator(headers)) flags |= F_HAS_VALIDATOR
+  if (headers.expires !== undefined) flags |= F_EXPIRES_PRESENT
+  if (headers['set-cookie'] !== undefined && !namesField(responseDirectives, 'set-cookie')) flags |= F_SET_COOKIE_KEPT
+  io[A_STATUS] = status
+  io[A_FLAGS] = flags
+  io[A_REQUEST_BITS] = requestDirectives.bits
+  io[A_RESPONSE_BITS] = responseDirectives.bits
+  io[A_MAX_AGE] = responseDirectives.maxAge
+  io[A_S_MAXAGE] = responseDirectives.sMaxAge
+  io[A_SWR] = responseDirectives.swr
+  io[A_SIE] = responseDirectives.sie
+  io[A_CACHE_BY_DEFAULT] = cacheByDefault === undefined ? NaN : cacheByDefault
+  io[A_REQUEST_TIME] = requestTime
+  io[A_RESPONSE_TIME] = responseTime
   binding.interceptorArrive(str(headers.expires) + '\0' + str(headers.date) + '\0' +
     str(headers['last-modified']) + '\0' + (headers.age === undefined ? '' : fieldValue(headers.age).replaceAll('\0', ' ')))
-  return { storable: io[0] === 1, lifetime: io[1], initialAge: io[2] }
+  return { storable: io[AR_STORABLE] === 1, lifetime: io[AR_LIFETIME], initialAge: io[AR_INITIAL_AGE] }
 }
-
-const USE_REVALIDATE = 0
-const USE_SERVE = 1
-const USE_SERVE_STALE_AND_REVALIDATE = 2
-const USE_GATEWAY_TIMEOUT = 3
 
 /**
  * RFC 9111 §4, §5.2.1, RFC 5861: how a stored response may serve a request.
@@ -140,19 +199,19 @@ const USE_GATEWAY_TIMEOUT = 3
  */
 function use (shared, responseDirectives, requestDirectives, pragmaNoCache, lifetime, age) {
   let flags = 0
-  if (shared) flags |= C.F_SHARED
-  if (pragmaNoCache) flags |= C.F_PRAGMA_NO_CACHE
-  io[0] = flags
-  io[1] = responseDirectives.bits
-  io[2] = responseDirectives.swr
-  io[3] = responseDirectives.sie
-  io[4] = requestDirectives.bits
-  io[5] = requestDirectives.maxAge
-  io[6] = requestDirectives.minFresh
-  io[7] = requestDirectives.maxStale
-  io[8] = requestDirectives.sie
-  io[9] = lifetime
-  io[10] = age
+  if (shared) flags |= F_SHARED
+  if (pragmaNoCache) flags |= F_PRAGMA_NO_CACHE
+  io[P_FLAGS] = flags
+  io[P_RESPONSE_BITS] = responseDirectives.bits
+  io[P_RESPONSE_SWR] = responseDirectives.swr
+  io[P_RESPONSE_SIE] = responseDirectives.sie
+  io[P_REQUEST_BITS] = requestDirectives.bits
+  io[P_REQUEST_MAX_AGE] = requestDirectives.maxAge
+  io[P_REQUEST_MIN_FRESH] = requestDirectives.minFresh
+  io[P_REQUEST_MAX_STALE] = requestDirectives.maxStale
+  io[P_REQUEST_SIE] = requestDirectives.sie
+  io[P_LIFETIME] = lifetime
+  io[P_AGE] = age
   return binding.interceptorUse()
 }
 

@@ -1,5 +1,6 @@
 //! The numbers JS and Rust exchange, defined once: the slots of the
-//! `CachePolicy` I/O array (`policyIo()`), its flag bits and op codes, and the
+//! `CachePolicy` I/O array (`policyIo()`), its flag bits and op codes, the
+//! cache interceptor's slots, flags and result codes (same array), and the
 //! layouts of the stores' array results and metadata. The bindings use the
 //! constants below; `wireLayout()` hands the same values to the JS shells,
 //! which read them once at load (`lib/wire.js`), so a slot moved here moves on
@@ -9,6 +10,7 @@ use napi_derive::napi;
 
 use crate::http::cache_control::Summary;
 use crate::http::policy::Reuse;
+use crate::http::stored_response::{bit, Use};
 
 // Every slot fits the I/O array (checked at compile time).
 const _: () = {
@@ -17,6 +19,14 @@ const _: () = {
     assert!(facts::LEN <= IO_SLOTS);
     assert!(time::NOW < IO_SLOTS);
     assert!(summary::LEN <= IO_SLOTS);
+    assert!(interceptor::directives::LEN <= IO_SLOTS);
+    assert!(interceptor::arrive::RESPONSE_TIME < IO_SLOTS);
+    assert!(interceptor::arrival::INITIAL_AGE < IO_SLOTS);
+    assert!(interceptor::presentation::AGE < IO_SLOTS);
+    // The stale-if-error bit of `interceptorUse`'s result stays clear of the
+    // `Use` codes it is or-ed with.
+    assert!(interceptor::USE_STALE_IF_ERROR.is_power_of_two());
+    assert!(interceptor::USE_STALE_IF_ERROR > Use::GatewayTimeout as u32);
 };
 
 /// Input slots of `policyNew` / `policyFacts` (the exchange).
@@ -191,6 +201,86 @@ pub mod page_stats {
     pub const TAGS: u32 = 8;
 }
 
+/// The cache interceptor's calls (`interceptor*`, `lib/interceptor-rules.js`):
+/// numbers travel through the same `policyIo()` array.
+pub mod interceptor {
+    /// Output slots of `interceptorDirectives`: a Cache-Control value as
+    /// its `http::stored_response::bit` set, then the values (NaN: absent).
+    pub mod directives {
+        pub const BITS: usize = 0;
+        pub const MAX_AGE: usize = 1;
+        pub const S_MAXAGE: usize = 2;
+        pub const STALE_WHILE_REVALIDATE: usize = 3;
+        pub const STALE_IF_ERROR: usize = 4;
+        pub const MIN_FRESH: usize = 5;
+        pub const MAX_STALE: usize = 6;
+        pub const LEN: usize = 7;
+    }
+
+    /// Input slots of `interceptorArrive` (a response from the origin).
+    pub mod arrive {
+        pub const STATUS: usize = 0;
+        /// `interceptor::flags` bits.
+        pub const FLAGS: usize = 1;
+        pub const REQUEST_BITS: usize = 2;
+        pub const RESPONSE_BITS: usize = 3;
+        pub const MAX_AGE: usize = 4;
+        pub const S_MAXAGE: usize = 5;
+        pub const STALE_WHILE_REVALIDATE: usize = 6;
+        pub const STALE_IF_ERROR: usize = 7;
+        /// Seconds, NaN: none.
+        pub const CACHE_BY_DEFAULT: usize = 8;
+        pub const REQUEST_TIME: usize = 9;
+        pub const RESPONSE_TIME: usize = 10;
+    }
+
+    /// Output slots of `interceptorArrive`.
+    pub mod arrival {
+        /// 0 or 1.
+        pub const STORABLE: usize = 0;
+        /// Freshness lifetime (s).
+        pub const LIFETIME: usize = 1;
+        /// Corrected initial age (s).
+        pub const INITIAL_AGE: usize = 2;
+    }
+
+    /// Input slots of `interceptorUse` (a stored response presented with a
+    /// request).
+    pub mod presentation {
+        /// `interceptor::flags` bits.
+        pub const FLAGS: usize = 0;
+        pub const RESPONSE_BITS: usize = 1;
+        pub const RESPONSE_STALE_WHILE_REVALIDATE: usize = 2;
+        pub const RESPONSE_STALE_IF_ERROR: usize = 3;
+        pub const REQUEST_BITS: usize = 4;
+        pub const REQUEST_MAX_AGE: usize = 5;
+        pub const REQUEST_MIN_FRESH: usize = 6;
+        pub const REQUEST_MAX_STALE: usize = 7;
+        pub const REQUEST_STALE_IF_ERROR: usize = 8;
+        /// Freshness lifetime (s).
+        pub const LIFETIME: usize = 9;
+        /// Current age (s).
+        pub const AGE: usize = 10;
+    }
+
+    /// Bits of `arrive::FLAGS` and `presentation::FLAGS`.
+    pub mod flags {
+        pub const METHOD_CACHEABLE: u32 = 1;
+        pub const SHARED: u32 = 2;
+        pub const AUTHORIZATION: u32 = 4;
+        pub const VARY_STAR: u32 = 8;
+        pub const HAS_VALIDATOR: u32 = 16;
+        pub const EXPIRES_PRESENT: u32 = 32;
+        pub const PRAGMA_NO_CACHE: u32 = 64;
+        pub const SET_COOKIE_KEPT: u32 = 128;
+    }
+
+    /// Or-ed into `interceptorUse`'s result (a `Use` code) when
+    /// stale-if-error allows serving the stored response if the
+    /// revalidation fails.
+    pub const USE_STALE_IF_ERROR: u32 = 4;
+}
+
 // What `wireLayout()` returns: the constants above as JS objects.
 
 #[napi(object)]
@@ -341,6 +431,113 @@ pub struct PolicyLayout {
 }
 
 #[napi(object)]
+pub struct InterceptorDirectiveSlots {
+    pub bits: u32,
+    pub max_age: u32,
+    pub s_maxage: u32,
+    pub stale_while_revalidate: u32,
+    pub stale_if_error: u32,
+    pub min_fresh: u32,
+    pub max_stale: u32,
+    pub length: u32,
+}
+
+#[napi(object)]
+pub struct InterceptorArriveSlots {
+    pub status: u32,
+    pub flags: u32,
+    pub request_bits: u32,
+    pub response_bits: u32,
+    pub max_age: u32,
+    pub s_maxage: u32,
+    pub stale_while_revalidate: u32,
+    pub stale_if_error: u32,
+    pub cache_by_default: u32,
+    pub request_time: u32,
+    pub response_time: u32,
+}
+
+#[napi(object)]
+pub struct InterceptorArrivalSlots {
+    pub storable: u32,
+    pub lifetime: u32,
+    pub initial_age: u32,
+}
+
+#[napi(object)]
+pub struct InterceptorPresentationSlots {
+    pub flags: u32,
+    pub response_bits: u32,
+    pub response_stale_while_revalidate: u32,
+    pub response_stale_if_error: u32,
+    pub request_bits: u32,
+    pub request_max_age: u32,
+    pub request_min_fresh: u32,
+    pub request_max_stale: u32,
+    pub request_stale_if_error: u32,
+    pub lifetime: u32,
+    pub age: u32,
+}
+
+#[napi(object)]
+pub struct InterceptorFlags {
+    pub method_cacheable: u32,
+    pub shared: u32,
+    pub authorization: u32,
+    pub vary_star: u32,
+    pub has_validator: u32,
+    pub expires_present: u32,
+    pub pragma_no_cache: u32,
+    pub set_cookie_kept: u32,
+}
+
+/// `interceptorUse` results: a `http::stored_response::Use` code, with
+/// `stale_if_error` or-ed in.
+#[napi(object)]
+pub struct InterceptorUses {
+    pub revalidate: u32,
+    pub serve: u32,
+    pub serve_stale_and_revalidate: u32,
+    pub gateway_timeout: u32,
+    pub stale_if_error: u32,
+}
+
+/// Bits of a parsed Cache-Control (`http::stored_response::bit`).
+#[napi(object)]
+pub struct DirectiveBits {
+    pub no_store: u32,
+    pub no_cache: u32,
+    pub no_cache_fields: u32,
+    pub private: u32,
+    pub private_fields: u32,
+    pub public: u32,
+    pub must_revalidate: u32,
+    pub proxy_revalidate: u32,
+    pub immutable: u32,
+    pub only_if_cached: u32,
+    pub max_age: u32,
+    pub max_age_invalid: u32,
+    pub s_maxage: u32,
+    pub s_maxage_invalid: u32,
+    pub max_stale: u32,
+    pub min_fresh: u32,
+    pub must_understand: u32,
+    pub stale_while_revalidate: u32,
+    pub stale_if_error: u32,
+}
+
+#[napi(object)]
+pub struct InterceptorLayout {
+    pub directives: InterceptorDirectiveSlots,
+    pub arrive: InterceptorArriveSlots,
+    pub arrival: InterceptorArrivalSlots,
+    pub presentation: InterceptorPresentationSlots,
+    pub flags: InterceptorFlags,
+    pub uses: InterceptorUses,
+    pub directive_bits: DirectiveBits,
+}
+
+#[napi(object)]
 pub struct MemoryMeta {
     pub cached_at: u32,
     pub stale_at: u32,
@@ -399,6 +596,7 @@ pub struct PageStats {
 #[napi(object)]
 pub struct WireLayout {
     pub policy: PolicyLayout,
+    pub interceptor: InterceptorLayout,
     pub memory_meta: MemoryMeta,
     pub memory_stats: MemoryStats,
     pub memory_commit: MemoryCommit,
@@ -412,6 +610,7 @@ pub struct WireLayout {
 pub fn wire_layout() -> WireLayout {
     WireLayout {
         policy: policy_layout(),
+        interceptor: interceptor_layout(),
         memory_meta: MemoryMeta {
             cached_at: memory_meta::CACHED_AT,
             stale_at: memory_meta::STALE_AT,
@@ -571,6 +770,92 @@ fn policy_layout() -> PolicyLayout {
     }
 }
 
+fn interceptor_layout() -> InterceptorLayout {
+    use interceptor::{arrival, arrive, directives, flags, presentation};
+    let slot = |s: usize| s as u32;
+    InterceptorLayout {
+        directives: InterceptorDirectiveSlots {
+            bits: slot(directives::BITS),
+            max_age: slot(directives::MAX_AGE),
+            s_maxage: slot(directives::S_MAXAGE),
+            stale_while_revalidate: slot(directives::STALE_WHILE_REVALIDATE),
+            stale_if_error: slot(directives::STALE_IF_ERROR),
+            min_fresh: slot(directives::MIN_FRESH),
+            max_stale: slot(directives::MAX_STALE),
+            length: slot(directives::LEN),
+        },
+        arrive: InterceptorArriveSlots {
+            status: slot(arrive::STATUS),
+            flags: slot(arrive::FLAGS),
+            request_bits: slot(arrive::REQUEST_BITS),
+            response_bits: slot(arrive::RESPONSE_BITS),
+            max_age: slot(arrive::MAX_AGE),
+            s_maxage: slot(arrive::S_MAXAGE),
+            stale_while_revalidate: slot(arrive::STALE_WHILE_REVALIDATE),
+            stale_if_error: slot(arrive::STALE_IF_ERROR),
+            cache_by_default: slot(arrive::CACHE_BY_DEFAULT),
+            request_time: slot(arrive::REQUEST_TIME),
+            response_time: slot(arrive::RESPONSE_TIME),
+        },
+        arrival: InterceptorArrivalSlots {
+            storable: slot(arrival::STORABLE),
+            lifetime: slot(arrival::LIFETIME),
+            initial_age: slot(arrival::INITIAL_AGE),
+        },
+        presentation: InterceptorPresentationSlots {
+            flags: slot(presentation::FLAGS),
+            response_bits: slot(presentation::RESPONSE_BITS),
+            response_stale_while_revalidate: slot(presentation::RESPONSE_STALE_WHILE_REVALIDATE),
+            response_stale_if_error: slot(presentation::RESPONSE_STALE_IF_ERROR),
+            request_bits: slot(presentation::REQUEST_BITS),
+            request_max_age: slot(presentation::REQUEST_MAX_AGE),
+            request_min_fresh: slot(presentation::REQUEST_MIN_FRESH),
+            request_max_stale: slot(presentation::REQUEST_MAX_STALE),
+            request_stale_if_error: slot(presentation::REQUEST_STALE_IF_ERROR),
+            lifetime: slot(presentation::LIFETIME),
+            age: slot(presentation::AGE),
+        },
+        flags: InterceptorFlags {
+            method_cacheable: flags::METHOD_CACHEABLE,
+            shared: flags::SHARED,
+            authorization: flags::AUTHORIZATION,
+            vary_star: flags::VARY_STAR,
+            has_validator: flags::HAS_VALIDATOR,
+            expires_present: flags::EXPIRES_PRESENT,
+            pragma_no_cache: flags::PRAGMA_NO_CACHE,
+            set_cookie_kept: flags::SET_COOKIE_KEPT,
+        },
+        uses: InterceptorUses {
+            revalidate: Use::Revalidate as u32,
+            serve: Use::Serve as u32,
+            serve_stale_and_revalidate: Use::ServeStaleAndRevalidate as u32,
+            gateway_timeout: Use::GatewayTimeout as u32,
+            stale_if_error: interceptor::USE_STALE_IF_ERROR,
+        },
+        directive_bits: DirectiveBits {
+            no_store: bit::NO_STORE,
+            no_cache: bit::NO_CACHE,
+            no_cache_fields: bit::NO_CACHE_FIELDS,
+            private: bit::PRIVATE,
+            private_fields: bit::PRIVATE_FIELDS,
+            public: bit::PUBLIC,
+            must_revalidate: bit::MUST_REVALIDATE,
+            proxy_revalidate: bit::PROXY_REVALIDATE,
+            immutable: bit::IMMUTABLE,
+            only_if_cached: bit::ONLY_IF_CACHED,
+            max_age: bit::MAX_AGE,
+            max_age_invalid: bit::MAX_AGE_INVALID,
+            s_maxage: bit::S_MAXAGE,
+            s_maxage_invalid: bit::S_MAXAGE_INVALID,
+            max_stale: bit::MAX_STALE,
+            min_fresh: bit::MIN_FRESH,
+            must_understand: bit::MUST_UNDERSTAND,
+            stale_while_revalidate: bit::STALE_WHILE_REVALIDATE,
+            stale_if_error: bit::STALE_IF_ERROR,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -596,7 +881,18 @@ mod tests {
             fact_flags::NEEDS_DATES,
             fact_flags::DATE_UNKNOWN,
         ];
-        for set in [&inputs[..], &facts[..]] {
+        use interceptor::flags as f;
+        let interceptor = [
+            f::METHOD_CACHEABLE,
+            f::SHARED,
+            f::AUTHORIZATION,
+            f::VARY_STAR,
+            f::HAS_VALIDATOR,
+            f::EXPIRES_PRESENT,
+            f::PRAGMA_NO_CACHE,
+            f::SET_COOKIE_KEPT,
+        ];
+        for set in [&inputs[..], &facts[..], &interceptor[..]] {
             let mut seen = 0;
             for &bit in set {
                 assert!(bit.is_power_of_two());
