@@ -4,7 +4,8 @@ const { Writable } = require('node:stream')
 const binding = require('../binding.js')
 const port = require('./redis-port.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
-const { variantKey, compileVary, selects } = require('./vary.js')
+const { compileVary, selects } = require('./vary.js')
+const { getResult } = require('./store-entry.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -240,7 +241,7 @@ class RedisCacheStore {
       }
       this.#touch = found.length === 2 ? m.id : -m.id
     }
-    return result(m)
+    return getResult(m, m.body)
   }
 
   #fetch (method, origin, path, headers) {
@@ -255,7 +256,7 @@ class RedisCacheStore {
         const m = parse(parts[i], parts[i + 1], 0)
         if (selects(m.select, headers)) {
           if (open) binding.redisStoreRecord(this.#handle, true)
-          return result(m)
+          return getResult(m, m.body)
         }
       }
       if (open) binding.redisStoreRecord(this.#handle, false)
@@ -423,19 +424,5 @@ function parse (meta, body, id) {
   }
 }
 
-function result (m) {
-  return {
-    statusCode: m.statusCode,
-    statusMessage: m.statusMessage,
-    headers: m.headers,
-    vary: m.vary,
-    etag: m.etag,
-    cacheControlDirectives: m.cacheControlDirectives,
-    cachedAt: m.cachedAt,
-    staleAt: m.staleAt,
-    deleteAt: m.deleteAt,
-    body: m.body === null ? [] : [m.body]
-  }
-}
 
 module.exports = { RedisCacheStore }
