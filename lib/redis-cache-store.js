@@ -4,7 +4,7 @@ const { Writable } = require('node:stream')
 const binding = require('../binding.js')
 const port = require('./redis-port.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
-const { compileVary, selects } = require('./vary.js')
+const { variantKey, compileVary, selects } = require('./vary.js')
 const { getResult } = require('./store-entry.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
