@@ -3,142 +3,92 @@
 // receives, so "served from cache" means "the origin saw nothing".
 //
 // The same scenarios run with undici's own MemoryCacheStore as a reference, so
-// a failure that shows on ours only is ours, and against ferrocache's
-// SqliteCacheStore (a file in a temp dir, removed afterwards).
+// a failure that shows on ours only is ours, against ferrocache's
+// SqliteCacheStore (a file in a temp dir, removed afterwards), and against
+// RedisCacheStore with and without its L1 on a real redis-server (held to
+// what undici's own MemoryCacheStore does here).
 
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import http from 'node:http'
-import { once } from 'node:events'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { createRequire } from 'node:module'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { origin, log, state, until, get, useOrigin } from './helpers/origin.mjs'
+import { startRedis, redisSkipReason } from './helpers/redis-server.mjs'
 
 const require = createRequire(import.meta.url)
 const { Agent, interceptors, request, cacheStores } = require('undici')
-const { MemoryCacheStore, SqliteCacheStore } = require('../index.js')
+const { MemoryCacheStore, SqliteCacheStore, RedisCacheStore } = require('../index.js')
 
-/** Per-path log of what the origin received. */
-const seen = new Map()
-function log (path) {
-  if (!seen.has(path)) seen.set(path, [])
-  return seen.get(path)
-}
-/** Versions of stateful resources. */
-const state = new Map()
-
-function handle (req, res) {
-  const url = new URL(req.url, 'http://x')
-  const path = url.pathname
-  log(path).push({ method: req.method, headers: req.headers })
-  const kind = path.split('/')[2] // /<store>/<kind>/...
-  const n = log(path).length
-
-  switch (kind) {
-    case 'fresh':
-      res.writeHead(200, { 'cache-control': 'public, max-age=60', 'content-type': 'text/plain' })
-      return res.end(`fresh #${n}`)
-    case 'vary': {
-      const enc = req.headers['accept-encoding'] ?? 'none'
-      res.writeHead(200, { 'cache-control': 'public, max-age=60', vary: 'accept-encoding' })
-      return res.end(`enc:${enc} #${n}`)
-    }
-    case 'nostore':
-      res.writeHead(200, { 'cache-control': 'no-store' })
-      return res.end(`nostore #${n}`)
-    case 'resource':
-      if (req.method === 'POST') {
-        res.writeHead(200, { 'content-type': 'text/plain' })
-        return res.end('updated')
-      }
-      res.writeHead(200, { 'cache-control': 'public, max-age=60' })
-      return res.end(`resource #${n}`)
-    case 'etag': {
-      // Revalidation-only entry (max-age=0 with a validator): every reuse asks the origin first.
-      if (req.headers['if-none-match'] === '"v1"') {
-        res.writeHead(304, { etag: '"v1"' })
-        return res.end()
-      }
-      res.writeHead(200, { etag: '"v1"', 'cache-control': 'public, max-age=0' })
-      return res.end(`etag body #${n}`)
-    }
-    case 'swr': {
-      // First a response that is stale at once but may be served stale for 60 s while it is
-      // revalidated; the revalidation gets a 304 that makes it fresh for 60 s.
-      const s = state.get(path) ?? { revalidated: 0 }
-      state.set(path, s)
-      if (req.headers['if-none-match'] === '"s1"') {
-        s.revalidated++
-        res.writeHead(304, { etag: '"s1"', 'cache-control': 'public, max-age=60, stale-while-revalidate=60' })
-        res.end()
-        s.onRevalidated?.()
-        return
-      }
-      res.writeHead(200, { etag: '"s1"', 'cache-control': 'public, max-age=0, stale-while-revalidate=60' })
-      return res.end(`swr body #${n}`)
-    }
-    default:
-      res.writeHead(404)
-      return res.end()
-  }
-}
-
-let server
-let origin
-
-before(async () => {
-  server = http.createServer(handle)
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  origin = `http://127.0.0.1:${server.address().port}`
-})
-
-after(async () => {
-  server.closeAllConnections()
-  server.close()
-})
-
-async function get (dispatcher, path, headers = {}) {
-  const res = await request(`${origin}${path}`, { dispatcher, headers })
-  const text = await res.body.text()
-  return { status: res.statusCode, headers: res.headers, text }
-}
-
-/** Waits (bounded, not timed) until `cond()` holds. */
-async function until (cond, what) {
-  for (let i = 0; i < 500; i++) {
-    if (await cond()) return
-    await sleep(5)
-  }
-  assert.fail(`gave up waiting for ${what}`)
-}
+useOrigin()
 
 const sqliteDir = mkdtempSync(join(tmpdir(), 'ferrocache-integration-'))
 after(() => rmSync(sqliteDir, { recursive: true, force: true }))
 
+const redisSkip = redisSkipReason() ?? false
+let redis
+before(async () => { if (!redisSkip) redis = await startRedis() })
+after(async () => { await redis?.stop() })
+/** The Redis hash holding every variant of `path` for store `name`. */
+const redisHash = (name, path) => `${name}:{${origin.length}:${origin}${path}}`
+
+/**
+ * Each store under test: how to make and close it, how to see that the four
+ * variants of a URL are stored, and what to compare before and after a
+ * response that must not be stored.
+ */
+const local = (name, kind, make) => ({
+  name,
+  kind,
+  make,
+  close: (store) => store.close?.(),
+  variants: async (store) => { if (name !== 'undici') assert.equal(store.count >= 4, true) },
+  footprint: async (store) => store.size
+})
+const onRedis = (name, l1) => {
+  const errors = []
+  return {
+    name,
+    kind: `RedisCacheStore (${l1 === false ? 'no L1' : 'L1'})`,
+    skip: redisSkip,
+    make: () => new RedisCacheStore({ url: redis.url, keyPrefix: `${name}:`, l1, errorCallback: (e) => errors.push(e) }),
+    async close (store) {
+      await store.close()
+      assert.deepEqual(errors, [], 'no Redis error')
+    },
+    // One Redis hash holds the URL's variants: 4 × (metadata, body) + the write
+    // counter. (The interceptor writes as the body streams: poll until the last
+    // write landed.)
+    variants: (store, path) => until(async () => (await redis.command('HLEN', redisHash(name, path))) === ':9\r\n', 'four variants in one hash'),
+    footprint: (store, path) => redis.command('EXISTS', redisHash(name, path))
+  }
+}
+
 const stores = [
-  ['ferrocache', 'MemoryCacheStore', () => new MemoryCacheStore()],
-  ['undici', 'MemoryCacheStore', () => new cacheStores.MemoryCacheStore()],
-  ['ferrocache-sqlite', 'SqliteCacheStore', () => new SqliteCacheStore({ location: join(sqliteDir, 'cache.db') })]
+  local('ferrocache', 'MemoryCacheStore', () => new MemoryCacheStore()),
+  local('undici', 'MemoryCacheStore', () => new cacheStores.MemoryCacheStore()),
+  local('ferrocache-sqlite', 'SqliteCacheStore', () => new SqliteCacheStore({ location: join(sqliteDir, 'cache.db') })),
+  onRedis('redis-l1', undefined),
+  onRedis('redis', false)
 ]
 
-for (const [name, kind, makeStore] of stores) {
-  describe(`cache interceptor with ${name} ${kind}`, () => {
+for (const s of stores) {
+  const name = s.name
+  describe(`cache interceptor with ${name} ${s.kind}`, { skip: s.skip ?? false }, () => {
     let store
     let agent
     const p = (kind, rest = '') => `/${name}/${kind}${rest}`
     const key = (path, headers = {}) => ({ origin, method: 'GET', path, headers })
 
     before(() => {
-      store = makeStore()
+      store = s.make()
       agent = new Agent().compose(interceptors.cache({ store }))
     })
 
     after(async () => {
       await agent.close()
-      store.close?.()
+      await s.close(store)
     })
 
     test('a fresh response is served from the cache without contacting the origin', async () => {
@@ -169,17 +119,17 @@ for (const [name, kind, makeStore] of stores) {
       assert.equal(log(path).length, 3, 'every variant was served from the cache')
       assert.equal((await get(agent, path, { 'accept-encoding': 'gzip, br' })).text, 'enc:gzip, br #4')
       assert.equal(log(path).length, 4)
-      if (name !== 'undici') assert.equal(store.count >= 4, true)
+      await s.variants(store, path)
     })
 
     test('a no-store response is not stored', async () => {
       const path = p('nostore')
-      const before = store.size
+      const before = await s.footprint(store, path)
       assert.equal((await get(agent, path)).text, 'nostore #1')
       assert.equal((await get(agent, path)).text, 'nostore #2')
       assert.equal(log(path).length, 2)
       assert.equal(await store.get(key(path)), undefined)
-      assert.equal(store.size, before)
+      assert.equal(await s.footprint(store, path), before)
     })
 
     test('an unsafe method (POST) to the same path invalidates the stored response', async () => {
