@@ -19,7 +19,9 @@
 //! process killed mid-write leaves the previous state (WAL recovery on the next
 //! open). Bodies are buffered by the caller until the write ends.
 //!
-//! Usage (`count`, body bytes) lives in a one-row table kept by triggers, so
+//! Usage (`count`, body bytes) lives in a one-row table kept by triggers (and
+//! by `insert` when a rewrite changes a body's length: a trigger reading
+//! `OLD.body` would load the old body on every rewrite), so
 //! every process sees the same numbers without scanning, and limits are exact
 //! after each write whichever process wrote.
 
@@ -67,11 +69,6 @@ CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v3_delete AFTER DELETE ON ferroc
 BEGIN
   UPDATE ferrocache_usage_v3 SET count = count - 1, size = size - length(OLD.body) WHERE one = 1;
 END;
-CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v3_update AFTER UPDATE OF body ON ferrocache_entries_v3
-WHEN length(OLD.body) <> length(NEW.body)
-BEGIN
-  UPDATE ferrocache_usage_v3 SET size = size - length(OLD.body) + length(NEW.body) WHERE one = 1;
-END;
 ";
 
 // No `ORDER BY id` (rows are sorted in Rust): with it, the bundled SQLite
@@ -100,6 +97,7 @@ const NEXT_ORDER: &str = "SELECT max(
 const REWRITE: &str = "UPDATE ferrocache_entries_v3
   SET id = ?1, variant = ?2, delete_at = ?3, meta = ?4, body = ?5, written = ?7
   WHERE rowid = ?6";
+const RESIZE: &str = "UPDATE ferrocache_usage_v3 SET size = size - ?1 + ?2 WHERE one = 1";
 const SAME_RESOURCE: &str =
     "SELECT rowid, variant, length(body) FROM ferrocache_entries_v3 WHERE key = ?1 AND method = ?2";
 const INSERT: &str =
@@ -452,40 +450,49 @@ impl SqliteStore {
                     let matches = variant == row.variant
                         || VaryKey::decode(variant).is_none_or(|v| v.matches(request));
                     if matches {
-                        replaced.push(rowid);
-                        freed += r.get::<_, i64>(2)?.max(0) as u64;
+                        let len = r.get::<_, i64>(2)?.max(0);
+                        replaced.push((rowid, len));
+                        freed += len as u64;
                     }
                 }
                 drop(rows);
                 out.replaced = replaced.len() as u64;
                 rewrite = replaced.pop();
                 let mut delete = tx.prepare_cached(DELETE_ROWID)?;
-                for rowid in replaced {
+                for (rowid, _) in replaced {
                     delete.execute([rowid])?;
                 }
             }
             let order: i64 = tx.prepare_cached(NEXT_ORDER)?.query_row([], |r| r.get(0))?;
             match rewrite {
-                Some(rowid) => tx.prepare_cached(REWRITE)?.execute(params![
-                    id,
-                    row.variant,
-                    row.delete_at,
-                    row.meta,
-                    row.body,
-                    rowid,
-                    order
-                ])?,
-                None => tx.prepare_cached(INSERT)?.execute(params![
-                    id,
-                    row.key,
-                    row.method,
-                    row.variant,
-                    row.delete_at,
-                    row.meta,
-                    row.body,
-                    order
-                ])?,
-            };
+                Some((rowid, old_len)) => {
+                    tx.prepare_cached(REWRITE)?.execute(params![
+                        id,
+                        row.variant,
+                        row.delete_at,
+                        row.meta,
+                        row.body,
+                        rowid,
+                        order
+                    ])?;
+                    let new_len = row.body.len() as i64;
+                    if old_len != new_len {
+                        tx.prepare_cached(RESIZE)?.execute([old_len, new_len])?;
+                    }
+                }
+                None => {
+                    tx.prepare_cached(INSERT)?.execute(params![
+                        id,
+                        row.key,
+                        row.method,
+                        row.variant,
+                        row.delete_at,
+                        row.meta,
+                        row.body,
+                        order
+                    ])?;
+                }
+            }
             out.id = Some(id);
             // A write that replaced at least as many rows and bytes as it adds
             // cannot break the limits; otherwise check usage, and when over a
