@@ -9,9 +9,10 @@
 //! A write that replaces a response rewrites its row in place with the new id
 //! (SQLite then skips writing the body's pages that did not change, as when a
 //! 304 revalidation stores the same body again) instead of deleting and
-//! inserting. Every write stamps its row with the next `written` number, and
-//! eviction goes by `written`: least recently written first, a rewrite counting
-//! as a write, as undici (which evicts by `cachedAt`) has it. The metadata is
+//! inserting. Every write draws the next write-order number: an insert takes
+//! it as its rowid, a rewrite as its `written` (see `NEXT_ORDER`), and eviction
+//! goes by that order: least recently written first, a rewrite counting as a
+//! write, as undici (which evicts by `cachedAt`) has it. The metadata is
 //! the JS shell's (the same JSON array as the memory store's); Rust never
 //! reads it.
 //!
