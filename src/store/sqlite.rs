@@ -9,9 +9,10 @@
 //! A write that replaces a response rewrites its row in place with the new id
 //! (SQLite then skips writing the body's pages that did not change, as when a
 //! 304 revalidation stores the same body again) instead of deleting and
-//! inserting. Every write stamps its row with the next `written` number, and
-//! eviction goes by `written`: least recently written first, a rewrite counting
-//! as a write, as undici (which evicts by `cachedAt`) has it. The metadata is
+//! inserting. Every write draws the next write-order number: an insert takes
+//! it as its rowid, a rewrite as its `written` (see `NEXT_ORDER`), and eviction
+//! goes by that order: least recently written first, a rewrite counting as a
+//! write, as undici (which evicts by `cachedAt`) has it. The metadata is
 //! the JS shell's (the same JSON array as the memory store's); Rust never
 //! reads it.
 //!
@@ -19,7 +20,9 @@
 //! process killed mid-write leaves the previous state (WAL recovery on the next
 //! open). Bodies are buffered by the caller until the write ends.
 //!
-//! Usage (`count`, body bytes) lives in a one-row table kept by triggers, so
+//! Usage (`count`, body bytes) lives in a one-row table kept by triggers (and
+//! by `insert` when a rewrite changes a body's length: a trigger reading
+//! `OLD.body` would load the old body on every rewrite), so
 //! every process sees the same numbers without scanning, and limits are exact
 //! after each write whichever process wrote.
 
@@ -33,75 +36,84 @@ use crate::http::vary::{RequestHeaders, VaryKey};
 /// Bumped when the schema or the metadata encoding changes; older tables are
 /// left alone (another version of the library may still use them). v2: the
 /// `written` order column, and the metadata as the memory store's array
-/// (`wire::memory_meta` order, times first).
+/// (`wire::memory_meta` order, times first). v3: `written` before the body
+/// (a rewrite changes it in the row's first page, not in the body's last
+/// overflow page), 0 for a row never rewritten (its rowid is its write order),
+/// and indexed only where it is set (an insert touches no order index).
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS ferrocache_entries_v2 (
+CREATE TABLE IF NOT EXISTS ferrocache_entries_v3 (
   rowid INTEGER PRIMARY KEY,
   id INTEGER NOT NULL,
   key TEXT NOT NULL,
   method TEXT NOT NULL,
   variant TEXT NOT NULL,
   delete_at REAL NOT NULL,
+  written INTEGER NOT NULL DEFAULT 0,
   meta TEXT NOT NULL,
-  body BLOB NOT NULL,
-  written INTEGER NOT NULL DEFAULT 0
+  body BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS ferrocache_entries_v2_key ON ferrocache_entries_v2 (key, method);
-CREATE INDEX IF NOT EXISTS ferrocache_entries_v2_delete_at ON ferrocache_entries_v2 (delete_at);
-CREATE INDEX IF NOT EXISTS ferrocache_entries_v2_written ON ferrocache_entries_v2 (written);
-CREATE TABLE IF NOT EXISTS ferrocache_usage_v2 (
+CREATE INDEX IF NOT EXISTS ferrocache_entries_v3_key ON ferrocache_entries_v3 (key, method);
+CREATE INDEX IF NOT EXISTS ferrocache_entries_v3_delete_at ON ferrocache_entries_v3 (delete_at);
+CREATE INDEX IF NOT EXISTS ferrocache_entries_v3_rewritten ON ferrocache_entries_v3 (written)
+  WHERE written > 0;
+CREATE TABLE IF NOT EXISTS ferrocache_usage_v3 (
   one INTEGER PRIMARY KEY CHECK (one = 1),
   count INTEGER NOT NULL,
   size INTEGER NOT NULL
 );
-INSERT OR IGNORE INTO ferrocache_usage_v2 (one, count, size) VALUES (1, 0, 0);
-CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v2_insert AFTER INSERT ON ferrocache_entries_v2
+INSERT OR IGNORE INTO ferrocache_usage_v3 (one, count, size) VALUES (1, 0, 0);
+CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v3_insert AFTER INSERT ON ferrocache_entries_v3
 BEGIN
-  UPDATE ferrocache_usage_v2 SET count = count + 1, size = size + length(NEW.body) WHERE one = 1;
+  UPDATE ferrocache_usage_v3 SET count = count + 1, size = size + length(NEW.body) WHERE one = 1;
 END;
-CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v2_delete AFTER DELETE ON ferrocache_entries_v2
+CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v3_delete AFTER DELETE ON ferrocache_entries_v3
 BEGIN
-  UPDATE ferrocache_usage_v2 SET count = count - 1, size = size - length(OLD.body) WHERE one = 1;
-END;
-CREATE TRIGGER IF NOT EXISTS ferrocache_entries_v2_update AFTER UPDATE OF body ON ferrocache_entries_v2
-WHEN length(OLD.body) <> length(NEW.body)
-BEGIN
-  UPDATE ferrocache_usage_v2 SET size = size - length(OLD.body) + length(NEW.body) WHERE one = 1;
+  UPDATE ferrocache_usage_v3 SET count = count - 1, size = size - length(OLD.body) WHERE one = 1;
 END;
 ";
 
 // No `ORDER BY id` (rows are sorted in Rust): with it, the bundled SQLite
 // re-prepares the statement on every new binding (measured with
 // SQLITE_STMTSTATUS_REPREPARE: 6.3 µs per lookup instead of 0.8 µs).
-const LOOKUP: &str = "SELECT id, length(body), delete_at, written FROM ferrocache_entries_v2
+const LOOKUP: &str = "SELECT id, length(body), delete_at, iif(written > 0, written, rowid) FROM ferrocache_entries_v3
   WHERE key = ?1 AND method = ?2";
 // One statement (one read transaction) for the hit path. The CASEs keep SQLite
 // from loading what the caller already holds (`?3`: the id it has memoised,
 // `?4`: whether it holds that id's body) or must not read on the event loop
 // (bodies over `?5` bytes).
-const FIND: &str = "SELECT id, length(body), delete_at, written,
+const FIND: &str = "SELECT id, length(body), delete_at, iif(written > 0, written, rowid),
   CASE WHEN id = ?3 THEN NULL ELSE meta END,
   CASE WHEN length(body) > ?5 OR (id = ?3 AND ?4) THEN NULL ELSE body END
-  FROM ferrocache_entries_v2 WHERE key = ?1 AND method = ?2";
+  FROM ferrocache_entries_v3 WHERE key = ?1 AND method = ?2";
 const READ: &str =
-    "SELECT meta, body FROM ferrocache_entries_v2 WHERE key = ?1 AND method = ?2 AND id = ?3";
-// The next `written` makes the row the most recently written (eviction order).
-const REWRITE: &str = "UPDATE ferrocache_entries_v2
-  SET id = ?1, variant = ?2, delete_at = ?3, meta = ?4, body = ?5,
-    written = (SELECT coalesce(max(written), 0) FROM ferrocache_entries_v2) + 1
+    "SELECT meta, body FROM ferrocache_entries_v3 WHERE key = ?1 AND method = ?2 AND id = ?3";
+// Write order: a row's rowid, or its `written` when it was rewritten. The
+// next order number is above every live row's (the rowid's b-tree and the
+// `rewritten` index each give their maximum without a scan); an insert takes
+// it as its rowid, a rewrite as its `written` (the row stays in place, so
+// SQLite skips the body pages that did not change).
+const NEXT_ORDER: &str = "SELECT max(
+    coalesce((SELECT max(rowid) FROM ferrocache_entries_v3), 0),
+    coalesce((SELECT max(written) FROM ferrocache_entries_v3 WHERE written > 0), 0)) + 1";
+const REWRITE: &str = "UPDATE ferrocache_entries_v3
+  SET id = ?1, variant = ?2, delete_at = ?3, meta = ?4, body = ?5, written = ?7
   WHERE rowid = ?6";
+const RESIZE: &str = "UPDATE ferrocache_usage_v3 SET size = size - ?1 + ?2 WHERE one = 1";
 const SAME_RESOURCE: &str =
-    "SELECT rowid, variant, length(body) FROM ferrocache_entries_v2 WHERE key = ?1 AND method = ?2";
+    "SELECT rowid, variant, length(body) FROM ferrocache_entries_v3 WHERE key = ?1 AND method = ?2";
 const INSERT: &str =
-    "INSERT INTO ferrocache_entries_v2 (id, key, method, variant, delete_at, meta, body, written)
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
-    (SELECT coalesce(max(written), 0) FROM ferrocache_entries_v2) + 1)";
-const DELETE_ROWID: &str = "DELETE FROM ferrocache_entries_v2 WHERE rowid = ?1";
-const DELETE_KEY: &str = "DELETE FROM ferrocache_entries_v2 WHERE key = ?1";
-const DELETE_EXPIRED: &str = "DELETE FROM ferrocache_entries_v2 WHERE delete_at <= ?1";
-const OLDEST: &str =
-    "SELECT rowid, length(body) FROM ferrocache_entries_v2 ORDER BY written, rowid";
-const USAGE: &str = "SELECT count, size FROM ferrocache_usage_v2 WHERE one = 1";
+    "INSERT INTO ferrocache_entries_v3 (rowid, id, key, method, variant, delete_at, meta, body)
+  VALUES (?8, ?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const DELETE_ROWID: &str = "DELETE FROM ferrocache_entries_v3 WHERE rowid = ?1";
+const DELETE_KEY: &str = "DELETE FROM ferrocache_entries_v3 WHERE key = ?1";
+const DELETE_EXPIRED: &str = "DELETE FROM ferrocache_entries_v3 WHERE delete_at <= ?1";
+// Eviction merges the two orders: rows never rewritten by rowid, rewritten
+// rows by `written` (the partial index).
+const OLDEST_INSERTED: &str =
+    "SELECT rowid, length(body) FROM ferrocache_entries_v3 WHERE written = 0 ORDER BY rowid";
+const OLDEST_REWRITTEN: &str = "SELECT written, rowid, length(body) FROM ferrocache_entries_v3
+  WHERE written > 0 ORDER BY written";
+const USAGE: &str = "SELECT count, size FROM ferrocache_usage_v3 WHERE one = 1";
 
 /// How long a statement waits for another process's write lock.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -439,37 +451,49 @@ impl SqliteStore {
                     let matches = variant == row.variant
                         || VaryKey::decode(variant).is_none_or(|v| v.matches(request));
                     if matches {
-                        replaced.push(rowid);
-                        freed += r.get::<_, i64>(2)?.max(0) as u64;
+                        let len = r.get::<_, i64>(2)?.max(0);
+                        replaced.push((rowid, len));
+                        freed += len as u64;
                     }
                 }
                 drop(rows);
                 out.replaced = replaced.len() as u64;
                 rewrite = replaced.pop();
                 let mut delete = tx.prepare_cached(DELETE_ROWID)?;
-                for rowid in replaced {
+                for (rowid, _) in replaced {
                     delete.execute([rowid])?;
                 }
             }
+            let order: i64 = tx.prepare_cached(NEXT_ORDER)?.query_row([], |r| r.get(0))?;
             match rewrite {
-                Some(rowid) => tx.prepare_cached(REWRITE)?.execute(params![
-                    id,
-                    row.variant,
-                    row.delete_at,
-                    row.meta,
-                    row.body,
-                    rowid
-                ])?,
-                None => tx.prepare_cached(INSERT)?.execute(params![
-                    id,
-                    row.key,
-                    row.method,
-                    row.variant,
-                    row.delete_at,
-                    row.meta,
-                    row.body
-                ])?,
-            };
+                Some((rowid, old_len)) => {
+                    tx.prepare_cached(REWRITE)?.execute(params![
+                        id,
+                        row.variant,
+                        row.delete_at,
+                        row.meta,
+                        row.body,
+                        rowid,
+                        order
+                    ])?;
+                    let new_len = row.body.len() as i64;
+                    if old_len != new_len {
+                        tx.prepare_cached(RESIZE)?.execute([old_len, new_len])?;
+                    }
+                }
+                None => {
+                    tx.prepare_cached(INSERT)?.execute(params![
+                        id,
+                        row.key,
+                        row.method,
+                        row.variant,
+                        row.delete_at,
+                        row.meta,
+                        row.body,
+                        order
+                    ])?;
+                }
+            }
             out.id = Some(id);
             // A write that replaced at least as many rows and bytes as it adds
             // cannot break the limits; otherwise check usage, and when over a
@@ -543,7 +567,7 @@ impl SqliteStore {
     /// Removes every row.
     pub fn clear(&self) -> Result<()> {
         self.with(|conn| {
-            conn.execute_batch("DELETE FROM ferrocache_entries_v2;")?;
+            conn.execute_batch("DELETE FROM ferrocache_entries_v3;")?;
             Ok(())
         })
     }
@@ -601,7 +625,7 @@ fn usage(conn: &Connection) -> Result<(u64, u64)> {
 /// written rows still go first.
 const EVICT_SLACK: u64 = 64;
 
-/// Deletes the least recently written rows (lowest `written`) until `limits`
+/// Deletes the least recently written rows (lowest write order) until `limits`
 /// hold, and on until they hold with a slack of 1/64 of each limit; returns
 /// how many.
 fn evict_oldest(conn: &Connection, limits: Limits) -> Result<u64> {
@@ -613,12 +637,41 @@ fn evict_oldest(conn: &Connection, limits: Limits) -> Result<u64> {
     let max_size = limits.max_size - limits.max_size / EVICT_SLACK;
     let mut victims = Vec::new();
     {
-        let mut oldest = conn.prepare_cached(OLDEST)?;
-        let mut rows = oldest.query([])?;
+        // Two cursors in write order, merged: (order, rowid, body length).
+        let mut inserted = conn.prepare_cached(OLDEST_INSERTED)?;
+        let mut rewritten = conn.prepare_cached(OLDEST_REWRITTEN)?;
+        let mut a = inserted.query([])?;
+        let mut b = rewritten.query([])?;
+        let next_a = |a: &mut rusqlite::Rows<'_>| -> Result<Option<(i64, i64, i64)>> {
+            Ok(match a.next()? {
+                Some(r) => Some((r.get(0)?, r.get(0)?, r.get(1)?)),
+                None => None,
+            })
+        };
+        let next_b = |b: &mut rusqlite::Rows<'_>| -> Result<Option<(i64, i64, i64)>> {
+            Ok(match b.next()? {
+                Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
+                None => None,
+            })
+        };
+        let mut head_a = next_a(&mut a)?;
+        let mut head_b = next_b(&mut b)?;
         while count > max_count || size > max_size {
-            let Some(r) = rows.next()? else { break };
-            let rowid: i64 = r.get(0)?;
-            let len: i64 = r.get(1)?;
+            let (rowid, len) = match (head_a, head_b) {
+                (Some(x), Some(y)) if x.0 <= y.0 => {
+                    head_a = next_a(&mut a)?;
+                    (x.1, x.2)
+                }
+                (_, Some(y)) => {
+                    head_b = next_b(&mut b)?;
+                    (y.1, y.2)
+                }
+                (Some(x), None) => {
+                    head_a = next_a(&mut a)?;
+                    (x.1, x.2)
+                }
+                (None, None) => break,
+            };
             victims.push(rowid);
             count -= 1;
             size = size.saturating_sub(len.max(0) as u64);
@@ -887,7 +940,7 @@ mod tests {
     // Defect 2 (issue 15): a rewrite kept its rowid, so eviction (by rowid)
     // dropped the rewritten row before older ones. undici evicts by cachedAt,
     // which a rewrite updates: the least recently written row goes first
-    // (here by `written`, which every write stamps).
+    // (here by the write order: the rowid, or `written` once rewritten).
     #[test]
     fn a_rewritten_row_is_evicted_after_older_rows() {
         let s = store(Limits {
@@ -901,6 +954,33 @@ mod tests {
         assert!(ids(&s, "b", 0.0).is_empty(), "b was least recently written");
         assert_eq!(ids(&s, "a", 0.0).len(), 1);
         assert_eq!(ids(&s, "c", 0.0).len(), 1);
+    }
+
+    // Eviction merges rows never rewritten (rowid order) with rewritten ones
+    // (`written` order) into one least-recently-written order.
+    #[test]
+    fn eviction_interleaves_inserted_and_rewritten_rows_by_write_order() {
+        let s = store(Limits {
+            max_count: 4,
+            ..Limits::default()
+        });
+        for k in ["k0", "k1", "k2", "k3"] {
+            put(&s, k, b"x", 0.0);
+        }
+        put(&s, "k1", b"y", 0.0);
+        put(&s, "k0", b"y", 0.0);
+        put(&s, "k0", b"z", 0.0);
+        // Write order now: k2, k3, k1, k0.
+        for (new, gone) in [("k4", "k2"), ("k5", "k3"), ("k6", "k1"), ("k7", "k0")] {
+            assert_eq!(put(&s, new, b"x", 0.0).evicted, 1, "{new}");
+            assert!(
+                ids(&s, gone, 0.0).is_empty(),
+                "{gone} goes when {new} is written"
+            );
+        }
+        for k in ["k4", "k5", "k6", "k7"] {
+            assert_eq!(ids(&s, k, 0.0).len(), 1, "{k}");
+        }
     }
 
     #[test]
