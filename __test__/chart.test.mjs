@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Resvg } from '@resvg/resvg-js'
-import { ratioChartSpec, vegaLiteView, chartableRows, rowLabel, verdictOf, VERDICT_COLORS } from '../bench/chart.mjs'
+import { ratioChartSpec, vegaLiteView, chartableRows, rowLabel, verdictOf, VERDICT_COLORS, MIN_BAR_PX } from '../bench/chart.mjs'
 
 const bench = (p) => fileURLToPath(new URL(`../bench/${p}`, import.meta.url))
 
@@ -78,6 +78,17 @@ function assertRowVisible (chart, r) {
   assert.deepEqual(outside, [], `${label}: painted outside 1.0 … ${r.ratio} at x = ${outside.slice(0, 5)}`)
 }
 
+/**
+ * Every bar mark in the SVG is at least MIN_BAR_PX wide: a ratio at or next
+ * to parity (exactly 1.0, 1.003) must not leave a bar of no width behind its dot.
+ */
+function assertBarWidths (svg, count) {
+  const widths = [...svg.matchAll(/aria-roledescription="bar" d="M[^h]*h([-0-9.e]+)v/g)].map((m) => Math.abs(Number(m[1])))
+  assert.equal(widths.length, count, 'one bar per chartable row')
+  const thin = widths.filter((w) => !(w >= MIN_BAR_PX - 0.01))
+  assert.deepEqual(thin, [], `bars narrower than ${MIN_BAR_PX} px`)
+}
+
 function assertParityLine (chart) {
   const col = chart.px(1)
   let dark = 0
@@ -89,14 +100,15 @@ function assertParityLine (chart) {
   assert.ok(dark > (bottom - top) * 0.4, `dashed parity line at ratio 1.0: ${dark} of ${bottom - top} pixels dark`)
 }
 
-// Edge cases of real reports: ratios across four decades, exactly 1.0 (a bar
-// of no length: the dot must still show), higher-is-better rows on both
+// Edge cases of real reports: ratios across four decades, exactly 1.0 and
+// 1.003 (bars drawn at their minimum length, the dot at the ratio), higher-is-better rows on both
 // sides, a row measured under another Node, rows with no ratio (absolute
 // rows, no peer) left out.
 const fixture = [
   { suite: 'store', row: 'get-hit', ratio: 0.0016, better: 'lower' },
   { suite: 'store', row: 'over-limit write p50', ratio: 3.8, better: 'lower' },
   { suite: 'store', row: 'hit ratio', ratio: 1, better: 'higher' },
+  { suite: 'store', row: 'file size', ratio: 1.003, better: 'lower' },
   { suite: 'e2e', row: 'req/s', ratio: 2.5, better: 'higher' },
   { suite: 'e2e', row: 'req/s, 4 threads', ratio: 0.5, better: 'higher' },
   { suite: 'policy', row: 'floor: no-op N-API call', ratio: null, better: 'lower' },
@@ -107,10 +119,11 @@ const fixture = [
 test('every row of a report shows a bar from parity to its ratio, coloured by its verdict', async () => {
   const chart = await render(fixture, { node: 'v20.0.0' })
   const rows = chartableRows(fixture)
-  assert.deepEqual(rows.map((r) => r.row), ['get-hit', 'over-limit write p50', 'hit ratio', 'req/s', 'req/s, 4 threads', 'get-miss'])
+  assert.deepEqual(rows.map((r) => r.row), ['get-hit', 'over-limit write p50', 'hit ratio', 'file size', 'req/s', 'req/s, 4 threads', 'get-miss'])
   assert.deepEqual(chart.rows, rows.map(rowLabel), 'one band per chartable row, in report order')
-  assert.deepEqual(rows.map(verdictOf), ['ours better', 'peer better', 'within 5 %', 'ours better', 'peer better', 'ours better'])
+  assert.deepEqual(rows.map(verdictOf), ['ours better', 'peer better', 'within 5 %', 'within 5 %', 'ours better', 'peer better', 'ours better'])
   for (const r of rows) assertRowVisible(chart, r)
+  assertBarWidths(chart.svg, rows.length)
   assertParityLine(chart)
 })
 
@@ -121,6 +134,7 @@ test('bench/report.svg is the chart of bench/results/latest.json, and every row 
   assert.ok(rows.length > 0)
   assert.equal(chart.rows.length, rows.length, 'row labels are unique (one band each)')
   for (const r of rows) assertRowVisible(chart, r)
+  assertBarWidths(chart.svg, rows.length)
   assertParityLine(chart)
   assert.ok(readFileSync(bench('report.svg'), 'utf8') === chart.svg,
     'bench/report.svg is stale: run `node bench/run.mjs --render`')

@@ -16,6 +16,13 @@ export const VERDICT_COLORS = {
 const PLOT_WIDTH = 520
 
 /**
+ * The shortest bar drawn, in px: a ratio at or next to parity (1.0, 1.003)
+ * would otherwise get a bar of no width. The dot and the printed value still
+ * give the exact ratio.
+ */
+export const MIN_BAR_PX = 4
+
+/**
  * Which side a ratio (ours / peer) favours: for times, sizes and origin
  * requests lower is better; for hit ratio and req/s (`better: 'higher'`) higher.
  * @param {{ ratio: number, better?: string }} r
@@ -38,25 +45,33 @@ export function rowLabel (r) {
 
 /**
  * The vega-lite spec of bench/report.svg: one row per result, a bar from the
- * parity line (ratio 1.0) to the row's ratio on a log scale, a dot at the
- * ratio (so a ratio of exactly 1.0 still shows), the ratio printed at the
- * right. A bar that started at 0 would have no width on a log scale.
+ * parity line (ratio 1.0) to the row's ratio on a log scale (at least
+ * MIN_BAR_PX long), a dot at the ratio, the ratio printed at the right. A bar
+ * that started at 0 would have no width on a log scale.
  * @param {object[]} results rows of bench/results/latest.json
  * @param {{ node: string }} meta
  */
 export function ratioChartSpec (results, meta) {
-  const values = chartableRows(results).map((r) => ({
-    row: rowLabel(r),
-    ratio: r.ratio,
-    one: 1,
-    verdict: verdictOf(r),
-    value: r.ratio >= 10 ? `${r.ratio.toFixed(1)}×` : r.ratio >= 0.01 ? `${r.ratio.toFixed(2)}×` : `${r.ratio.toPrecision(2)}×`
-  }))
-  const ratios = values.map((v) => v.ratio).concat(1)
+  const rows = chartableRows(results)
+  const ratios = rows.map((r) => r.ratio).concat(1)
   const lo = Math.floor(Math.log10(Math.min(...ratios)))
   const hi = Math.max(lo + 1, Math.ceil(Math.log10(Math.max(...ratios))))
   const decades = []
   for (let e = lo; e <= hi; e++) decades.push(Number(`1e${e}`))
+  // MIN_BAR_PX in decades of the log scale: where a bar of that length ends.
+  const minDecades = MIN_BAR_PX / PLOT_WIDTH * (hi - lo)
+  const barEnd = (ratio) => {
+    const d = Math.log10(ratio)
+    return Math.abs(d) >= minDecades ? ratio : 10 ** (d < 0 ? -minDecades : minDecades)
+  }
+  const values = rows.map((r) => ({
+    row: rowLabel(r),
+    ratio: r.ratio,
+    barEnd: barEnd(r.ratio),
+    one: 1,
+    verdict: verdictOf(r),
+    value: r.ratio >= 10 ? `${r.ratio.toFixed(1)}×` : r.ratio >= 0.01 ? `${r.ratio.toFixed(2)}×` : `${r.ratio.toPrecision(2)}×`
+  }))
   const x = {
     field: 'ratio',
     type: 'quantitative',
@@ -84,7 +99,7 @@ export function ratioChartSpec (results, meta) {
     data: { values },
     encoding: { y },
     layer: [
-      { mark: { type: 'bar', height: { band: 0.6 } }, encoding: { x, x2: { field: 'one' }, color } },
+      { mark: { type: 'bar', height: { band: 0.6 } }, encoding: { x: { ...x, field: 'barEnd' }, x2: { field: 'one' }, color } },
       { mark: { type: 'point', filled: true, size: 60, opacity: 1 }, encoding: { x, color } },
       { mark: { type: 'rule', color: 'black', strokeDash: [4, 3] }, encoding: { x: { datum: 1, type: 'quantitative' }, y: null } },
       { mark: { type: 'text', align: 'left', dx: 6, fontSize: 11 }, encoding: { x: { value: PLOT_WIDTH }, text: { field: 'value' } } }
