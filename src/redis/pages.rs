@@ -393,42 +393,80 @@ impl SharedPages {
     /// current page landed meanwhile.
     async fn lock(&self, l1_key: &str, key: &str, token: String, now: f64) -> Fetched {
         let inner = &self.0;
-        let (page, lock) = (self.page_key(key), self.lock_key(key));
         let ms = inner.lock_timeout.as_millis().to_string();
-        let reply: Result<Value, CallError> = inner
-            .client
-            .call(|mut c| {
-                let mut s = inner.scripts.lock.prepare_invoke();
-                s.key(&page).key(&lock).arg(&token).arg(&ms);
-                async move { s.invoke_async(&mut c).await }
-            })
-            .await;
-        let items = match reply {
-            Ok(Value::Array(items)) => items,
-            Ok(_) => return Fetched::Offline,
-            Err(e) => {
-                self.failed("page lock", &e);
-                return Fetched::Offline;
-            }
+        let Some((value, locked)) = self
+            .page_and_lock(&inner.scripts.lock, key, &[&token, &ms], "page lock")
+            .await
+        else {
+            return Fetched::Offline;
         };
-        let locked = items.get(1).and_then(number) == Some(1);
-        let value = items.first().and_then(text).unwrap_or_default();
-        if !value.is_empty() {
-            let value = Bytes::copy_from_slice(value);
-            if let Ok(Admitted::Current { content, outcome }) =
-                inner.coherent.admit(l1_key, &value, now)
-            {
-                inner.l2_hits.fetch_add(1, Ordering::Relaxed);
-                if locked {
-                    self.release(key, Some(token));
-                }
-                return Fetched::Hit { content, outcome };
+        if let Some(hit) = self.admit_current(l1_key, &value, now) {
+            if locked {
+                self.release(key, Some(token));
             }
+            return hit;
         }
         if locked {
             Fetched::Render { token: Some(token) }
         } else {
             Fetched::Wait
+        }
+    }
+
+    /// Runs `script` (the lock or the peek script) over `key`'s page and lock
+    /// keys with `args`; its reply is [the page's value (empty: none), 1 when
+    /// the lock is held]. The value is taken from the reply, not copied.
+    /// `None` when Redis failed (reported as `what`) or answered otherwise.
+    async fn page_and_lock(
+        &self,
+        script: &Script,
+        key: &str,
+        args: &[&str],
+        what: &str,
+    ) -> Option<(Bytes, bool)> {
+        let (page, lock) = (self.page_key(key), self.lock_key(key));
+        let reply: Result<Value, CallError> = self
+            .0
+            .client
+            .call(|mut c| {
+                let mut s = script.prepare_invoke();
+                s.key(&page).key(&lock);
+                for a in args {
+                    s.arg(*a);
+                }
+                async move { s.invoke_async(&mut c).await }
+            })
+            .await;
+        let mut items = match reply {
+            Ok(Value::Array(items)) => items,
+            Ok(_) => return None,
+            Err(e) => {
+                self.failed(what, &e);
+                return None;
+            }
+        };
+        let locked = items.get(1).and_then(number) == Some(1);
+        let value = match items.first_mut().map(std::mem::take) {
+            Some(Value::BulkString(b)) => Bytes::from(b),
+            Some(Value::SimpleString(s)) => Bytes::from(s.into_bytes()),
+            _ => Bytes::new(),
+        };
+        Some((value, locked))
+    }
+
+    /// A page value read from Redis: kept in L1 and served (an L2 hit) when
+    /// current at `now`; `None` when empty, stale, expired or not a page.
+    fn admit_current(&self, l1_key: &str, value: &Bytes, now: f64) -> Option<Fetched> {
+        if value.is_empty() {
+            return None;
+        }
+        let inner = &self.0;
+        match inner.coherent.admit(l1_key, value, now) {
+            Ok(Admitted::Current { content, outcome }) => {
+                inner.l2_hits.fetch_add(1, Ordering::Relaxed);
+                Some(Fetched::Hit { content, outcome })
+            }
+            _ => None,
         }
     }
 
@@ -466,37 +504,18 @@ impl SharedPages {
         deadline: Instant,
     ) -> Fetched {
         let inner = &self.0;
-        let (page, lock) = (self.page_key(key), self.lock_key(key));
         loop {
             let mut filled = std::pin::pin!(notify.notified());
             filled.as_mut().enable();
-            let reply: Result<Value, CallError> = inner
-                .client
-                .call(|mut c| {
-                    let mut s = inner.scripts.peek.prepare_invoke();
-                    s.key(&page).key(&lock);
-                    async move { s.invoke_async(&mut c).await }
-                })
-                .await;
-            let items = match reply {
-                Ok(Value::Array(items)) => items,
-                Ok(_) => return Fetched::Offline,
-                Err(e) => {
-                    self.failed("page wait", &e);
-                    return Fetched::Offline;
-                }
+            let Some((value, locked)) = self
+                .page_and_lock(&inner.scripts.peek, key, &[], "page wait")
+                .await
+            else {
+                return Fetched::Offline;
             };
-            let value = items.first().and_then(text).unwrap_or_default();
-            let locked = items.get(1).and_then(number).unwrap_or(0) == 1;
-            if !value.is_empty() {
-                let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-                let value = Bytes::copy_from_slice(value);
-                if let Ok(Admitted::Current { content, outcome }) =
-                    inner.coherent.admit(l1_key, &value, now + elapsed)
-                {
-                    inner.l2_hits.fetch_add(1, Ordering::Relaxed);
-                    return Fetched::Hit { content, outcome };
-                }
+            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+            if let Some(hit) = self.admit_current(l1_key, &value, now + elapsed) {
+                return hit;
             }
             if !locked {
                 // Released without a current page (untagged, failed, or
