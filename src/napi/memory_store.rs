@@ -16,7 +16,7 @@ use super::handles::{self, HandleTable, Slot};
 const META_ON_STACK: usize = 4096;
 use super::panic_hooks::panic_point;
 use super::wire::{memory_commit, memory_stats};
-use super::writers::BodyWriters;
+use super::writers::{BodyWriters, UnknownWriter};
 use crate::store::entry::{Method, NewEntry};
 use crate::store::memory::{Found, Limits, MemoryStore, Removals};
 
@@ -207,8 +207,8 @@ pub fn memory_store_body<'env>(
 pub fn memory_store_append(slot: u32, writer: i32, chunk: BufferSlice) -> Result<i32> {
     let h = get_handle(slot)?;
     let max = h.store.limits().max_entry_size;
-    let id = h.writers.borrow_mut().append(writer, &chunk, max);
-    id.map_err(|_| Error::new(Status::InvalidArg, "unknown writer".to_owned()))
+    let id = h.writers.borrow_mut().append(writer, &chunk, max)?;
+    Ok(id)
 }
 
 /// Drops an unfinished body.
@@ -244,7 +244,7 @@ pub fn memory_store_commit(
 ) -> Result<Either<f64, Vec<f64>>> {
     let h = get_handle(slot)?;
     let body = h.writers.borrow_mut().take(writer);
-    let body = body.ok_or_else(|| Error::new(Status::InvalidArg, "unknown writer".to_owned()))?;
+    let body = body.ok_or(UnknownWriter)?;
     let mut request = JsHeaders(headers.as_ref());
     // Method, variant and metadata are read into stack buffers and copied
     // once, into the entry's head block.

@@ -15,7 +15,7 @@ use napi_derive::napi;
 use super::convert::{external_buffer, served, with_str};
 use super::redis_client::client_options;
 use super::redis_port::{spawn_completion, Payload};
-use super::writers::BodyWriters;
+use super::writers::{BodyWriters, UnknownWriter};
 use crate::redis::store::{NewVariant, RedisStore, StoreOptions};
 use crate::redis::RedisClient;
 use crate::store::memory::{Found, Limits, Removals};
@@ -312,8 +312,8 @@ pub fn redis_store_record(slot: u32, hit: bool) -> Result<()> {
 pub fn redis_store_append(slot: u32, writer: i32, chunk: BufferSlice) -> Result<i32> {
     let h = get_handle(slot)?;
     let max = h.store.options().max_entry_size;
-    let id = h.writers.borrow_mut().append(writer, &chunk, max);
-    id.map_err(|_| Error::new(Status::InvalidArg, "unknown writer".to_owned()))
+    let id = h.writers.borrow_mut().append(writer, &chunk, max)?;
+    Ok(id)
 }
 
 /// Drops an unfinished body.
@@ -343,11 +343,7 @@ pub fn redis_store_write(
     request: String,
 ) -> Result<()> {
     let h = get_handle(slot)?;
-    let body = h
-        .writers
-        .borrow_mut()
-        .take(writer)
-        .ok_or_else(|| Error::new(Status::InvalidArg, "unknown writer".to_owned()))?;
+    let body = h.writers.borrow_mut().take(writer).ok_or(UnknownWriter)?;
     let write = with_key(&h.store, &origin, &path, |key| {
         Ok(h.store.write(
             key,

@@ -16,7 +16,7 @@ use super::convert::{split_method, with_str, JsHeaders};
 use super::handles::{self, HandleTable, Slot};
 use super::panic_hooks::{catch_panic, panic_point};
 use super::wire::sqlite_stats;
-use super::writers::BodyWriters;
+use super::writers::{BodyWriters, UnknownWriter};
 use crate::store::sqlite::{Found, Limits, NewRow, Row, SqliteError, SqliteStore};
 
 pub struct SqliteHandle {
@@ -245,8 +245,8 @@ pub fn sqlite_store_read_async(slot: u32, packed: String, id: f64) -> Result<Asy
 pub fn sqlite_store_append(slot: u32, writer: i32, chunk: BufferSlice) -> Result<i32> {
     let h = get_handle(slot)?;
     let max = h.store.limits().max_entry_size;
-    let id = h.writers.borrow_mut().append(writer, &chunk, max);
-    id.map_err(|_| Error::new(Status::InvalidArg, "unknown writer".to_owned()))
+    let id = h.writers.borrow_mut().append(writer, &chunk, max)?;
+    Ok(id)
 }
 
 /// Drops an unfinished body.
@@ -273,7 +273,7 @@ pub fn sqlite_store_commit(
 ) -> Result<Vec<f64>> {
     let h = get_handle(slot)?;
     let body = h.writers.borrow_mut().take(writer);
-    let body = body.ok_or_else(|| Error::new(Status::InvalidArg, "unknown writer".to_owned()))?;
+    let body = body.ok_or(UnknownWriter)?;
     let (method, key) = split_method(&packed)?;
     if crate::http::vary::VaryKey::decode(&variant).is_none() {
         return Err(Error::new(

@@ -27,6 +27,13 @@ const GENERATION_MASK: u32 = (1 << (31 - INDEX_BITS)) - 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnknownWriter;
 
+/// What every store binding throws for it: the same `InvalidArg` error.
+impl From<UnknownWriter> for napi::Error {
+    fn from(_: UnknownWriter) -> Self {
+        napi::Error::new(napi::Status::InvalidArg, "unknown writer".to_owned())
+    }
+}
+
 impl BodyWriters {
     /// Appends `chunk` to writer `writer` (negative: opens a new writer) and
     /// returns its id, `Ok(-1)` when the body would pass `max` bytes (the
