@@ -188,6 +188,13 @@ export interface InterceptorPresentationSlots {
 }
 
 /**
+ * The byte range a GET's `Range` (with its `If-Range`, if any) gets from a
+ * stored complete 200 of `length` bytes: `[]` the whole response, `[first,
+ * last]` a 206 of those bytes, `[-1]` a 416. Only requests with a Range cross.
+ */
+export declare function interceptorRange(range: string, length: number, ifRange?: string | undefined | null, etag?: string | undefined | null, lastModified?: string | undefined | null, date?: string | undefined | null): Array<number>
+
+/**
  * How a stored response may serve a request. In: the
  * `wire::interceptor::presentation` slots. Returns the `Use` code, with
  * `USE_STALE_IF_ERROR` or-ed in when stale-if-error applies.

@@ -839,6 +839,7 @@ module.exports.interceptorArrive = nativeBinding.interceptorArrive
 module.exports.interceptorDirectives = nativeBinding.interceptorDirectives
 module.exports.interceptorFieldRules = nativeBinding.interceptorFieldRules
 module.exports.interceptorNotModifiedSelects = nativeBinding.interceptorNotModifiedSelects
+module.exports.interceptorRange = nativeBinding.interceptorRange
 module.exports.interceptorUse = nativeBinding.interceptorUse
 module.exports.interceptorVaryFields = nativeBinding.interceptorVaryFields
 module.exports.memoryStoreAbort = nativeBinding.memoryStoreAbort

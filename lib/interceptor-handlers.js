@@ -163,6 +163,42 @@ function bodyStream (body) {
   return Readable.from(body ?? [], { objectMode: false })
 }
 
+/** The byte length of a stored body: summed for chunks, Content-Length for a stream (NaN if unknown). */
+function bodyLength (body, headers) {
+  if (body === null || body === undefined) return 0
+  if (Array.isArray(body)) {
+    let n = 0
+    for (const c of body) n += c.length
+    return n
+  }
+  const cl = headers['content-length']
+  return typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : NaN
+}
+
+/** Bytes `first..=last` of a stored body (chunks, or a stream cut while it flows). */
+function sliceBody (body, first, last) {
+  if (Array.isArray(body)) {
+    const out = []
+    let pos = 0
+    for (const c of body) {
+      const end = pos + c.length
+      if (end > first && pos <= last) out.push(c.subarray(Math.max(0, first - pos), Math.min(c.length, last - pos + 1)))
+      pos = end
+    }
+    return out
+  }
+  async function * cut (source) {
+    let pos = 0
+    for await (const c of source) {
+      const end = pos + c.length
+      if (end > first && pos <= last) yield c.subarray(Math.max(0, first - pos), Math.min(c.length, last - pos + 1))
+      pos = end
+      if (pos > last) break
+    }
+  }
+  return Readable.from(cut(bodyStream(body)), { objectMode: false })
+}
+
 /**
  * Answers `handler` with a response: headers, then the body stream (unless
  * `head`). Used for stored responses, collapsed followers and 504s.
@@ -575,6 +611,8 @@ const SILENT_HANDLER = Object.freeze({
 })
 
 module.exports = {
+  bodyLength,
+  sliceBody,
   StoringHandler,
   RevalidationHandler,
   InvalidatingHandler,

@@ -237,8 +237,20 @@ function notModifiedMatches (stored, fresh) {
   )
 }
 
+/**
+ * RFC 9110 §14: the byte range a GET's Range gets from a stored complete 200 of
+ * `length` bytes (If-Range checked against its validators): `[]` the whole
+ * response, `[first, last]` a 206, `[-1]` a 416 (decided in Rust).
+ */
+function byteRange (range, ifRange, length, stored) {
+  const str = (v) => typeof v === 'string' ? v : undefined
+  return binding.interceptorRange(String(range), length, str(ifRange), str(stored.etag),
+    str(stored['last-modified']), str(stored.date))
+}
+
 module.exports = {
   C,
+  byteRange,
   NOT_STORED,
   KEPT_ON_UPDATE,
   NO_DIRECTIVES,

@@ -14,7 +14,9 @@ const {
   RevalidationHandler,
   InvalidatingHandler,
   SILENT_HANDLER,
-  respond
+  respond,
+  bodyLength,
+  sliceBody
 } = require('./interceptor-handlers.js')
 
 const SAFE_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE']
@@ -214,7 +216,39 @@ function serveStored (ctx, handler, result, ageSeconds, body, context, stale = f
     destroyBody(body)
     return
   }
+  if (ctx.method === 'GET' && ctx.headers.range !== undefined && result.statusCode === 200) {
+    serveRange(ctx, handler, response, body, context)
+    return
+  }
   respond(handler, context, response, body, ctx.method === 'HEAD')
+}
+
+/**
+ * A GET with Range answered from a stored complete 200 (RFC 9110 §14): a 206
+ * with the bytes asked for, a 416 when they start past the end, or the whole
+ * response where the range cannot be served (several ranges, an invalid one,
+ * a failed If-Range, a stream of unknown length).
+ */
+function serveRange (ctx, handler, response, body, context) {
+  const length = bodyLength(body, response.headers)
+  const answer = Number.isFinite(length)
+    ? rules.byteRange(ctx.headers.range, ctx.headers['if-range'], length, response.headers)
+    : []
+  if (answer.length === 2) {
+    const [first, last] = answer
+    const headers = { ...response.headers, 'content-range': `bytes ${first}-${last}/${length}`, 'content-length': String(last - first + 1) }
+    respond(handler, context, { statusCode: 206, statusMessage: 'Partial Content', headers }, sliceBody(body, first, last), false)
+  } else if (answer.length === 1) {
+    // RFC 9110 §15.5.17: a 416 "SHOULD generate a Content-Range header field specifying the current length"
+    const headers = { 'content-range': `bytes */${length}`, 'content-length': '0' }
+    for (const k of ['date', 'age', 'etag', 'last-modified', 'cache-control', 'vary']) {
+      if (response.headers[k] !== undefined) headers[k] = response.headers[k]
+    }
+    destroyBody(body)
+    respond(handler, context, { statusCode: 416, statusMessage: 'Range Not Satisfiable', headers }, null, false)
+  } else {
+    respond(handler, context, response, body, false)
+  }
 }
 
 /**

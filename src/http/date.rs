@@ -61,9 +61,40 @@ fn rfc850_date(s: &str) -> Option<f64> {
     if date.next().is_some() || !is_gmt(it.next()?) || it.next().is_some() {
         return None;
     }
-    // Two-digit years: 00-49 are 20xx, 50-99 are 19xx (as V8's Date.parse).
-    let year = if yy < 50 { 2000 + yy } else { 1900 + yy };
-    to_ms(year, month, day, time)
+    to_ms(two_digit_year(yy, current_year()), month, day, time)
+}
+
+/// The year a two-digit rfc850 year stands for, seen from `now_year`.
+// RFC 9110 §5.6.7: "Recipients of a timestamp value in rfc850-date format, which uses a
+// two-digit year, MUST interpret a timestamp that appears to be more than 50 years in the
+// future as representing the most recent year in the past that had the same last two digits."
+fn two_digit_year(yy: i64, now_year: i64) -> i64 {
+    let year = now_year - now_year.rem_euclid(100) + yy;
+    if year > now_year + 50 {
+        year - 100
+    } else if year <= now_year - 50 {
+        // the window is the 100 years around now: a year further back is the next century's
+        year + 100
+    } else {
+        year
+    }
+}
+
+/// The current UTC year (1970 if the clock is before the epoch).
+fn current_year() -> i64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // 146_097 days per 400 years: an estimate exact except in the hours around New Year,
+    // corrected by days_from_civil
+    let days = (secs / 86_400) as i64;
+    let mut year = 1970 + days * 400 / 146_097;
+    if days_from_civil(year, 1, 1) > days {
+        year -= 1;
+    } else if days_from_civil(year + 1, 1, 1) <= days {
+        year += 1;
+    }
+    year
 }
 
 // RFC 9110 §5.6.7: asctime-date = day-name SP date3 SP time-of-day SP year; date3 = month SP ( 2DIGIT / ( SP DIGIT ))
@@ -175,6 +206,29 @@ mod tests {
     use super::*;
 
     const T: f64 = 784_111_777_000.0; // Sun, 06 Nov 1994 08:49:37 GMT
+
+    // RFC 9110 §5.6.7: a two-digit year more than 50 years ahead is the last century's
+    // (cache-tests freshness-expires-rfc850: `Thursday, 18-Aug-50` is 2050 in 2026)
+    #[test]
+    fn rfc850_years_are_read_in_the_window_around_now() {
+        assert_eq!(two_digit_year(50, 2026), 2050);
+        assert_eq!(two_digit_year(76, 2026), 2076);
+        assert_eq!(two_digit_year(77, 2026), 1977);
+        assert_eq!(two_digit_year(94, 2026), 1994);
+        assert_eq!(two_digit_year(26, 2026), 2026);
+        assert_eq!(two_digit_year(10, 2090), 2110);
+        assert_eq!(two_digit_year(41, 2090), 2041);
+        assert_eq!(two_digit_year(40, 2090), 2140);
+        assert_eq!(two_digit_year(99, 2000), 1999);
+        let now_days = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            / 86_400) as i64;
+        let y = current_year();
+        assert!(days_from_civil(y, 1, 1) <= now_days && now_days < days_from_civil(y + 1, 1, 1));
+        let in_2050 = parse_http_date("Thursday, 18-Aug-50 02:01:18 GMT");
+        assert_eq!(in_2050, parse_http_date("Thu, 18 Aug 2050 02:01:18 GMT"));
+    }
 
     #[test]
     fn parses_the_three_forms() {

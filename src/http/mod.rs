@@ -4,5 +4,6 @@ pub mod cache_control;
 pub mod date;
 pub mod headers;
 pub mod policy;
+pub mod range;
 pub mod stored_response;
 pub mod vary;

@@ -300,11 +300,22 @@ impl CacheDirectives {
     }
 }
 
-/// Whether the cache understands this final status code's semantics
-/// (it implements no range requests, so not 206; 304 is never stored).
-// RFC 9111 §3: the cache understands the response status code
+/// Whether the cache understands this final status code's semantics: the codes
+/// RFC 9110 §15 defines, except 206 (partial responses are not stored: ranges are
+/// served from stored complete responses) and 304 (never stored).
+// RFC 9111 §5.2.2.3: "the must-understand directive limits caching of the response to a
+// cache that understands and conforms to the requirements for that response's status code"
 pub fn understands_status(status: u16) -> bool {
-    (200..600).contains(&status) && status != 206 && status != 304
+    matches!(
+        status,
+        200..=205 | 300..=303 | 305 | 307 | 308 | 400..=417 | 421 | 422 | 426 | 500..=505
+    )
+}
+
+/// Whether the status code is final (not 1xx) and a real one (RFC 9110 §15: three digits).
+// RFC 9111 §3: "the response status code is final (see Section 15 of [HTTP])"
+fn is_final(status: u16) -> bool {
+    (200..600).contains(&status)
 }
 
 /// Status codes whose responses may get a heuristic freshness lifetime.
@@ -380,8 +391,12 @@ pub fn storable(x: &Arrival) -> bool {
     let r = x.response;
     // the request method is understood by the cache
     x.method_cacheable
-        // the response status code is final and understood (must-understand: only then)
-        && understands_status(x.status)
+        // the response status code is final
+        && is_final(x.status)
+        // "if the response status code is 206 or 304, or the must-understand cache
+        // directive is present: the cache understands the response status code"
+        && (understands_status(x.status)
+            || !(x.status == 206 || x.status == 304 || r.has(bit::MUST_UNDERSTAND)))
         // §5.2.1.5: no-store in the request
         && !x.request.has(bit::NO_STORE)
         // §5.2.2.5: no-store in the response (must-understand overrides it for understood codes)
@@ -715,6 +730,27 @@ mod tests {
         assert!(!storable(&x));
         x.shared = false;
         assert!(storable(&x));
+    }
+
+    // RFC 9111 §5.2.2.3 / cache-tests status-599-must-understand (required) and
+    // status-200-must-understand (optimal): must-understand stores only understood codes,
+    // and for those it overrides no-store; without it an unknown final code is storable
+    #[test]
+    fn must_understand_limits_storage_to_understood_codes() {
+        let none = CacheDirectives::default();
+        let mu = CacheDirectives::parse("max-age=3600, no-store, must-understand");
+        let mut x = arrival(&none, &mu);
+        assert!(storable(&x));
+        x.status = 599;
+        assert!(!storable(&x));
+        let plain = CacheDirectives::parse("max-age=3600");
+        let mut x = arrival(&none, &plain);
+        x.status = 599;
+        assert!(storable(&x));
+        for status in [101, 206, 304, 600] {
+            x.status = status;
+            assert!(!storable(&x), "{status}");
+        }
     }
 
     #[test]

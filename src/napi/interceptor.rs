@@ -14,6 +14,7 @@ use super::wire::interceptor::{
     USE_STALE_IF_ERROR,
 };
 use crate::http::policy::Validators;
+use crate::http::range::{answer_range, if_range_holds, RangeAnswer};
 use crate::http::stored_response::{
     age_seconds, arrive, date_ms, not_modified_selects, presented_use, vary_fields,
     within_stale_if_error, Arrival, CacheDirectives, Presentation, Use, KEPT_ON_UPDATE, NOT_STORED,
@@ -198,4 +199,36 @@ pub fn interceptor_vary_fields(value: String) -> Option<String> {
 #[napi(catch_unwind)]
 pub fn interceptor_field_rules() -> String {
     format!("{}\0{}", NOT_STORED.join(","), KEPT_ON_UPDATE.join(","))
+}
+
+/// The byte range a GET's `Range` (with its `If-Range`, if any) gets from a
+/// stored complete 200 of `length` bytes: `[]` the whole response, `[first,
+/// last]` a 206 of those bytes, `[-1]` a 416. Only requests with a Range cross.
+#[napi(catch_unwind)]
+pub fn interceptor_range(
+    range: String,
+    length: f64,
+    if_range: Option<String>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    date: Option<String>,
+) -> Vec<f64> {
+    if !(length.is_finite() && length >= 0.0) {
+        return Vec::new();
+    }
+    if let Some(v) = if_range.as_deref() {
+        if !if_range_holds(
+            v,
+            etag.as_deref(),
+            last_modified.as_deref(),
+            date.as_deref(),
+        ) {
+            return Vec::new();
+        }
+    }
+    match answer_range(&range, length as u64) {
+        RangeAnswer::Whole => Vec::new(),
+        RangeAnswer::Part { first, last } => vec![first as f64, last as f64],
+        RangeAnswer::Unsatisfiable => vec![-1.0],
+    }
 }
