@@ -85,10 +85,13 @@ class AsyncStore {
 
 /**
  * An async store as undici's own test (test/interceptors/cache-async-store.js)
- * models a remote one: `get` returns a Promise and bodies come back as Readables.
+ * models a remote one: `get` returns a Promise and bodies come back as Readables
+ * (one chunk per stored chunk: several over undici's MemoryCacheStore, which
+ * keeps them as written, one over ours).
  */
 class AsyncReadableStore {
-  #inner = new MemoryCacheStore()
+  #inner
+  constructor (inner = new MemoryCacheStore()) { this.#inner = inner }
   async get (key) {
     const result = this.#inner.get(key)
     if (!result) return undefined
@@ -791,6 +794,241 @@ for (const [name, makeStore] of CONDITIONAL_STORES) {
   })
 }
 
+// Byte ranges (RFC 9110 §14) served from a stored complete 200: the
+// http-tests/cache-tests `partial-store-complete-reuse-partial` (bytes=0-1),
+// `-no-last` (bytes=1-) and `-suffix` (bytes=-1) cases, for a sync store, async
+// stores whose bodies come back as Readables (their length is the stored
+// Content-Length) and undici's own store. undici's interceptor answers such a
+// request with the whole stored 200. The origin sees only the first, plain GET.
+const RANGE_STORES = [
+  ['sync store (MemoryCacheStore)', () => new MemoryCacheStore(), false],
+  ['async store with Readable bodies', () => new AsyncReadableStore(), true],
+  ["undici's MemoryCacheStore", () => new undici.cacheStores.MemoryCacheStore(), false],
+  ["async store with Readable bodies over undici's MemoryCacheStore", () => new AsyncReadableStore(new undici.cacheStores.MemoryCacheStore()), true]
+]
+for (const [name, makeStore, streams] of RANGE_STORES) {
+  describe(`ranges from a stored 200, ${name}`, () => {
+    /** 'hello world' (11 bytes, as cache-tests), fresh for an hour, with a strong ETag. */
+    const helloRoute = (etag = '"abc"') => route((req, res) => {
+      res.setHeader('cache-control', 'max-age=3600')
+      res.setHeader('etag', etag)
+      res.end('hello world')
+    })
+    const ranged = (range, headers = {}) => ({ headers: { range, ...headers } })
+    const noRangeReachedTheOrigin = (path) =>
+      assert.ok(seen.get(path).every((r) => r.headers.range === undefined), 'the origin was never asked for a range')
+
+    test('bytes=0-1, bytes=1- and bytes=-1: a 206 with Content-Range, Content-Length and those bytes (cache-tests partial-store-complete-reuse-partial, -no-last, -suffix)', async () => {
+      const agent = new Agent().compose(interceptors.cache({ store: makeStore() }))
+      const path = helloRoute()
+      assert.equal((await get(agent, path)).body, 'hello world')
+      for (const [range, contentRange, bytes] of [
+        ['bytes=0-1', 'bytes 0-1/11', 'he'],
+        ['bytes=1-', 'bytes 1-10/11', 'ello world'],
+        ['bytes=-1', 'bytes 10-10/11', 'd'],
+        // RFC 9110 §14.1.1: a last-pos past the end is the last byte; a suffix longer than the representation is all of it
+        ['bytes=5-500', 'bytes 5-10/11', ' world'],
+        ['bytes=-500', 'bytes 0-10/11', 'hello world']
+      ]) {
+        const r = await get(agent, path, ranged(range))
+        assert.equal(r.status, 206, range)
+        assert.equal(r.headers['content-range'], contentRange, range)
+        assert.equal(r.headers['content-length'], String(bytes.length), range)
+        assert.equal(r.body, bytes, range)
+        assert.equal(r.headers.etag, '"abc"', 'the stored fields come with the part')
+      }
+      assert.equal(hits(path), 1)
+      noRangeReachedTheOrigin(path)
+      await agent.close()
+    })
+
+    test('a range over several stored chunks (the origin writes the body in three pieces)', async () => {
+      const agent = new Agent().compose(interceptors.cache({ store: makeStore() }))
+      const pieces = (withLength) => route((req, res) => {
+        res.setHeader('cache-control', 'max-age=3600')
+        if (withLength) res.setHeader('content-length', '11')
+        res.write('hel')
+        setTimeout(() => {
+          res.write('lo w')
+          setTimeout(() => res.end('orld'), 20)
+        }, 20)
+      })
+      const path = pieces(true)
+      assert.equal((await get(agent, path)).body, 'hello world')
+      for (const [range, contentRange, bytes] of [
+        ['bytes=2-8', 'bytes 2-8/11', 'llo wor'],
+        ['bytes=3-6', 'bytes 3-6/11', 'lo w'],
+        ['bytes=6-7', 'bytes 6-7/11', 'wo'],
+        ['bytes=-5', 'bytes 6-10/11', 'world']
+      ]) {
+        const r = await get(agent, path, ranged(range))
+        assert.deepEqual([r.status, r.headers['content-range'], r.headers['content-length'], r.body], [206, contentRange, String(bytes.length), bytes], range)
+      }
+      assert.equal(hits(path), 1)
+      // Chunked, no Content-Length: a stored array of chunks has a known length;
+      // a stored stream does not, so it is answered with the whole 200.
+      const chunked = pieces(false)
+      assert.equal((await get(agent, chunked)).body, 'hello world')
+      const r = await get(agent, chunked, ranged('bytes=2-8'))
+      if (streams) {
+        assert.deepEqual([r.status, r.headers['content-range'], r.body], [200, undefined, 'hello world'])
+      } else {
+        assert.deepEqual([r.status, r.headers['content-range'], r.headers['content-length'], r.body], [206, 'bytes 2-8/11', '7', 'llo wor'])
+      }
+      assert.equal(hits(chunked), 1)
+      await agent.close()
+    })
+
+    test('a range starting past the end: 416 with Content-Range: bytes */11 and no content (RFC 9110 §15.5.17)', async () => {
+      const agent = new Agent().compose(interceptors.cache({ store: makeStore() }))
+      const path = helloRoute()
+      await get(agent, path)
+      for (const range of ['bytes=100-', 'bytes=11-20', 'bytes=-0']) {
+        const r = await get(agent, path, ranged(range))
+        assert.equal(r.status, 416, range)
+        assert.equal(r.headers['content-range'], 'bytes */11', range)
+        assert.equal(r.headers['content-length'], '0', range)
+        assert.equal(r.body, '', range)
+      }
+      // the stored response is untouched
+      assert.equal((await get(agent, path)).body, 'hello world')
+      assert.equal(hits(path), 1)
+      await agent.close()
+    })
+
+    test('the whole 200 for several ranges, an invalid range or another unit, and when If-Range does not hold; a 206 when it does (RFC 9110 §14.2, §13.1.5)', async () => {
+      const agent = new Agent().compose(interceptors.cache({ store: makeStore() }))
+      const path = helloRoute()
+      const weak = helloRoute('W/"w"')
+      await get(agent, path)
+      await get(agent, weak)
+      const whole = [
+        // RFC 9110 §14.2: "A server MAY ignore the Range header field" (several would need multipart/byteranges)
+        [path, ranged('bytes=0-1,3-4')],
+        // §14.1.1: "An int-range is invalid if the last-pos value is present and less than the first-pos"
+        [path, ranged('bytes=4-2')],
+        [path, ranged('items=0-1')],
+        // §13.1.5: an If-Range that does not match by the strong comparison: "the recipient MUST ignore the Range header field"
+        [path, ranged('bytes=0-1', { 'if-range': '"other"' })],
+        [path, ranged('bytes=0-1', { 'if-range': 'W/"abc"' })],
+        // §8.8.3.2: a weak entity-tag never matches by the strong comparison, not even itself
+        [weak, ranged('bytes=0-1', { 'if-range': 'W/"w"' })]
+      ]
+      for (const [p, opts] of whole) {
+        const r = await get(agent, p, opts)
+        const what = JSON.stringify(opts.headers)
+        assert.equal(r.status, 200, what)
+        assert.equal(r.headers['content-range'], undefined, what)
+        assert.equal(r.body, 'hello world', what)
+      }
+      const r = await get(agent, path, ranged('bytes=0-1', { 'if-range': '"abc"' }))
+      assert.deepEqual([r.status, r.headers['content-range'], r.headers['content-length'], r.body], [206, 'bytes 0-1/11', '2', 'he'])
+      assert.equal(hits(path), 1)
+      assert.equal(hits(weak), 1)
+      noRangeReachedTheOrigin(path)
+      await agent.close()
+    })
+
+    test('HEAD with Range: the stored 200\'s header section, no content (a GET with the same Range gets a 206)', async () => {
+      const agent = new Agent().compose(interceptors.cache({ store: makeStore() }))
+      const path = helloRoute()
+      await get(agent, path)
+      const h = await get(agent, path, { method: 'HEAD', ...ranged('bytes=0-1') })
+      assert.equal(h.status, 200)
+      assert.equal(h.headers['content-range'], undefined)
+      assert.equal(h.body, '')
+      const g = await get(agent, path, ranged('bytes=0-1'))
+      assert.deepEqual([g.status, g.body], [206, 'he'])
+      assert.equal(hits(path), 1)
+      await agent.close()
+    })
+  })
+}
+
+describe('ranges that miss', () => {
+  test('a Range request that misses goes to the origin with its Range; the 206 reaches the client as it is and is not stored (RFC 9111 §3: not understood, so not stored)', async () => {
+    const agent = agentWith()
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=3600')
+      res.setHeader('etag', '"abc"')
+      if (req.headers.range === 'bytes=0-1') {
+        res.statusCode = 206
+        res.setHeader('content-range', 'bytes 0-1/11')
+        res.end('he')
+        return
+      }
+      res.end('hello world')
+    })
+    const a = await get(agent, path, { headers: { range: 'bytes=0-1' } })
+    assert.deepEqual([a.status, a.headers['content-range'], a.body], [206, 'bytes 0-1/11', 'he'])
+    assert.equal(seen.get(path)[0].headers.range, 'bytes=0-1')
+    // a plain GET is not answered with the partial response: it goes to the origin
+    const b = await get(agent, path)
+    assert.deepEqual([b.status, b.headers['content-range'], b.body], [200, undefined, 'hello world'])
+    assert.equal(hits(path), 2)
+    // the complete 200 now serves both
+    assert.equal((await get(agent, path)).body, 'hello world')
+    const c = await get(agent, path, { headers: { range: 'bytes=6-' } })
+    assert.deepEqual([c.status, c.headers['content-range'], c.body], [206, 'bytes 6-10/11', 'world'])
+    assert.equal(hits(path), 2)
+    await agent.close()
+  })
+
+  // The If-Range date reaches the rule as sent (the selecting form of the request
+  // headers drops the space after the day name's comma, which is no HTTP-date).
+  test('If-Range with the strong Last-Modified date: a 206 (RFC 9110 §13.1.5)', async () => {
+    const agent = agentWith()
+    const lm = new Date(Date.now() - 3600_000).toUTCString()
+    const path = route((req, res) => {
+      res.setHeader('cache-control', 'max-age=3600')
+      res.setHeader('last-modified', lm)
+      res.end('hello world')
+    })
+    try {
+      await get(agent, path)
+      // a date other than Last-Modified: the whole 200
+      const other = await get(agent, path, { headers: { range: 'bytes=0-1', 'if-range': new Date(Date.now() - 7200_000).toUTCString() } })
+      assert.deepEqual([other.status, other.body], [200, 'hello world'])
+      // Date an hour after Last-Modified: a strong validator (§8.8.2.2), so its date matches
+      const same = await get(agent, path, { headers: { range: 'bytes=0-1', 'if-range': lm } })
+      assert.deepEqual([same.status, same.headers['content-range'], same.body], [206, 'bytes 0-1/11', 'he'])
+      assert.equal(hits(path), 1)
+    } finally {
+      await agent.close()
+    }
+  })
+})
+
+// RFC 9111 §5.2.2.3: "the must-understand directive limits caching of the response to
+// a cache that understands and conforms to the requirements for that response's status
+// code"; for such a code it overrides no-store. cache-tests status-599-must-understand
+// (required), status-200-must-understand (optimal); without must-understand an unknown
+// final status code is storable (RFC 9111 §3).
+describe('must-understand', () => {
+  test('599 with must-understand is not stored; 200 with it is, despite no-store; 599 without it is', async () => {
+    const agent = agentWith()
+    const answer = (status, cc) => route((req, res, n) => {
+      res.statusCode = status
+      res.setHeader('cache-control', cc)
+      res.end(`v${n}`)
+    })
+    const unknown = answer(599, 'max-age=3600, no-store, must-understand')
+    const known = answer(200, 'max-age=3600, no-store, must-understand')
+    const plain = answer(599, 'max-age=3600')
+    for (const path of [unknown, known, plain]) {
+      const a = await get(agent, path)
+      const b = await get(agent, path)
+      assert.equal(a.body, 'v1')
+      assert.equal(b.status, a.status)
+      assert.equal(b.body, hits(path) === 1 ? 'v1' : 'v2')
+    }
+    assert.equal(hits(unknown), 2, 'status-599-must-understand: the second request reaches the origin')
+    assert.equal(hits(known), 1, 'status-200-must-understand: served from the store')
+    assert.equal(hits(plain), 1, '599 with max-age only: served from the store')
+    await agent.close()
+  })
+})
+
 // Expires parsing (RFC 9111 §5.3, §4.2; RFC 9110 §5.6.7), the http-tests/cache-tests
 // `freshness-expires-invalid-1-digit-hour` (required) and `-wrong-case-tz` (optional)
 // cases. undici's interceptor fails the second (it compares `GMT` exactly).
@@ -813,6 +1051,19 @@ describe('Expires dates', () => {
     }
     assert.equal(hits(oneDigitHour), 2, 'RFC 9111 §5.3: an invalid Expires means already expired')
     assert.equal(hits(lowerCaseGmt), 1, 'RFC 9111 §4.2: dates are matched case-insensitively')
+    await agent.close()
+  })
+
+  test('an rfc850 two-digit year more than 50 years ahead is the last century\'s, else this one\'s: 18-Aug-50 is 2050, fresh (cache-tests freshness-expires-rfc850; RFC 9110 §5.6.7)', async () => {
+    const agent = agentWith()
+    const path = route((req, res, n) => {
+      res.setHeader('date', new Date().toUTCString())
+      res.setHeader('expires', 'Thursday, 18-Aug-50 02:01:18 GMT')
+      res.end(`v${n}`)
+    })
+    assert.equal((await get(agent, path)).body, 'v1')
+    assert.equal((await get(agent, path)).body, 'v1', 'served from the store: 1950 would be expired')
+    assert.equal(hits(path), 1)
     await agent.close()
   })
 })

@@ -216,7 +216,7 @@ function serveStored (ctx, handler, result, ageSeconds, body, context, stale = f
     destroyBody(body)
     return
   }
-  if (ctx.method === 'GET' && ctx.headers.range !== undefined && result.statusCode === 200) {
+  if (ctx.method === 'GET' && ctx.range !== undefined && result.statusCode === 200) {
     serveRange(ctx, handler, response, body, context)
     return
   }
@@ -232,7 +232,7 @@ function serveStored (ctx, handler, result, ageSeconds, body, context, stale = f
 function serveRange (ctx, handler, response, body, context) {
   const length = bodyLength(body, response.headers)
   const answer = Number.isFinite(length)
-    ? rules.byteRange(ctx.headers.range, ctx.headers['if-range'], length, response.headers)
+    ? rules.byteRange(ctx.range, ctx.ifRange, length, response.headers)
     : []
   if (answer.length === 2) {
     const [first, last] = answer
@@ -592,6 +592,9 @@ function cache (opts = {}) {
         methodCacheable: cachedMethods.includes(method),
         noStore: (requestDirectives.bits & rules.C.NO_STORE) !== 0,
         conditional: CONDITIONAL_FIELDS.some((f) => headers[f] !== undefined),
+        // as sent (the selecting form drops the space after a date's comma)
+        range: headers.range,
+        ifRange: headers['if-range'],
         key: { origin, method, path, headers: selecting },
         flightKey: origin + '\n' + method + '\n' + path,
         collapsible: false,

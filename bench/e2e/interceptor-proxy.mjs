@@ -2,7 +2,7 @@
 // cache interceptor is ferrocache's or undici's, over the same store
 // (ferrocache's MemoryCacheStore), so the rows compare interceptors only.
 // Run as a child process by bench/suites/interceptor.mjs.
-//   argv: <ours|undici> <origin url>
+//   argv: <ours|undici> <origin url> [maxCount, default 100000]
 // Replies on IPC: { ports } when listening; { rss } on 'report'.
 import http from 'node:http'
 import { once } from 'node:events'
@@ -12,8 +12,8 @@ const require = createRequire(import.meta.url)
 const undici = require('undici')
 const ferrocache = require('../../index.js')
 
-const [kind, upstream] = process.argv.slice(2)
-const store = new ferrocache.MemoryCacheStore({ maxCount: 100_000, maxSize: 4e9, maxEntrySize: 1e7 })
+const [kind, upstream, maxCount = '100000'] = process.argv.slice(2)
+const store = new ferrocache.MemoryCacheStore({ maxCount: Number(maxCount), maxSize: 4e9, maxEntrySize: 1e7 })
 const cache = kind === 'ours' ? ferrocache.interceptors.cache : undici.interceptors.cache
 const agent = new undici.Agent({ connections: 64 }).compose(cache({ store }))
 
