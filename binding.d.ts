@@ -157,6 +157,13 @@ export interface InterceptorFlags {
   setCookieKept: number
 }
 
+/**
+ * Whether a 200 to the cache's HEAD updates the stored GET response
+ * (RFC 9111 §4.3.5): ETag, Last-Modified and Content-Length of the stored
+ * response, then of the HEAD response.
+ */
+export declare function interceptorHeadUpdates(storedEtag?: string | undefined | null, storedLastModified?: string | undefined | null, storedContentLength?: string | undefined | null, etag?: string | undefined | null, lastModified?: string | undefined | null, contentLength?: string | undefined | null): boolean
+
 export interface InterceptorLayout {
   directives: InterceptorDirectiveSlots
   arrive: InterceptorArriveSlots

@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.interceptorArrive = nativeBinding.interceptorArrive
 module.exports.interceptorDirectives = nativeBinding.interceptorDirectives
 module.exports.interceptorFieldRules = nativeBinding.interceptorFieldRules
+module.exports.interceptorHeadUpdates = nativeBinding.interceptorHeadUpdates
 module.exports.interceptorNotModifiedSelects = nativeBinding.interceptorNotModifiedSelects
 module.exports.interceptorRange = nativeBinding.interceptorRange
 module.exports.interceptorUse = nativeBinding.interceptorUse

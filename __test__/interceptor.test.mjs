@@ -581,6 +581,58 @@ describe('HEAD', () => {
     assert.equal(hits(path), 1)
     await agent.close()
   })
+
+  // RFC 9111 §4.3.5 "Freshening Responses with HEAD" (cache-tests head-200-retain,
+  // head-200-freshness-update, head-200-update; undici's interceptor forwards the HEAD
+  // and leaves the stored GET as it was)
+  for (const [name, makeStore] of [['sync store', () => new MemoryCacheStore()], ['async store, Readable bodies', () => new AsyncReadableStore()]]) {
+    test(`a HEAD's 200 updates the stale stored GET it describes, and makes it stale when it does not (${name})`, async () => {
+      const agent = new Agent().compose(interceptors.cache({ store: makeStore() }))
+      try {
+        // answers: GET stored (max-age=0: stale at once, kept for its ETag), then HEADs
+        const heads = [
+          { etag: '"v1"', 'cache-control': 'max-age=60', 'x-b': '2', 'content-length': '8' },
+          { etag: '"v2"', 'cache-control': 'max-age=60' },
+          { 'cache-control': 'max-age=60', 'content-length': '99' }
+        ]
+        for (const [i, head] of heads.entries()) {
+          const path = route((req, res) => {
+            if (req.method === 'HEAD') {
+              for (const [k, v] of Object.entries(head)) res.setHeader(k, v)
+              res.end()
+              return
+            }
+            res.setHeader('cache-control', 'max-age=0')
+            res.setHeader('etag', '"v1"')
+            res.setHeader('x-a', '1')
+            res.end('the body')
+          })
+          assert.equal((await get(agent, path)).body, 'the body')
+          const h = await get(agent, path, { method: 'HEAD' })
+          assert.equal(h.status, 200)
+          assert.equal(h.body, '')
+          assert.equal(seen.get(path)[1].method, 'HEAD')
+          const after = await get(agent, path)
+          assert.equal(after.body, 'the body')
+          if (i === 0) {
+            // validators and Content-Length agree: the stored GET is updated and fresh
+            assert.equal(h.headers['x-a'], '1', 'stored fields the HEAD did not send are kept')
+            assert.equal(h.headers['x-b'], '2')
+            assert.equal(hits(path), 2, 'the GET after it is served from the store')
+            assert.equal(after.headers['x-b'], '2')
+            assert.equal(after.headers['cache-control'], 'max-age=60')
+          } else {
+            // another ETag, or another length: the stored GET is not served again
+            assert.equal(h.headers['x-a'], undefined)
+            assert.equal(hits(path), 3)
+            assert.equal(seen.get(path)[2].headers['if-none-match'], undefined)
+          }
+        }
+      } finally {
+        await agent.close()
+      }
+    })
+  }
 })
 
 describe('options', () => {

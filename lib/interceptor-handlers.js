@@ -524,6 +524,81 @@ class RevalidationHandler {
   }
 }
 
+/**
+ * A HEAD the cache sends to the origin for a stored GET response that needs
+ * validation (RFC 9111 §4.3.5). A 200 whose validators and Content-Length agree
+ * with the stored response updates it (its fields, §3.2, and so its freshness),
+ * and the client gets the updated stored response's fields; a 200 that
+ * disagrees makes the stored response stale (it is removed). Any other answer
+ * passes through as it is.
+ */
+class HeadRefreshHandler {
+  #ctx
+  #result
+  #handler
+  #requestTime = Date.now()
+
+  /**
+   * @param ctx request context (`storeKey`: the stored GET's key)
+   * @param result the stored GET response
+   * @param handler the client's handler
+   */
+  constructor (ctx, result, handler) {
+    this.#ctx = ctx
+    this.#result = result
+    this.#handler = handler
+  }
+
+  onRequestStart (controller, context) {
+    this.#handler.onRequestStart?.(controller, context)
+  }
+
+  onRequestUpgrade (controller, statusCode, headers, socket) {
+    this.#handler.onRequestUpgrade?.(controller, statusCode, headers, socket)
+  }
+
+  onResponseStart (controller, statusCode, headers, statusMessage) {
+    const result = this.#result
+    const ctx = this.#ctx
+    const key = ctx.storeKey ?? ctx.key
+    const body = result.body
+    this.#result = null
+    if (statusCode === 200 && result.statusCode === 200) {
+      const length = Array.isArray(body) ? body.reduce((n, c) => n + c.length, 0) : NaN
+      if (rules.headUpdates(result.headers, length, headers)) {
+        const merged = mergeNotModified(result.headers, headers)
+        // the stored response is a GET's: stored as such, whatever `methods` says of HEAD
+        const entry = entryFor({ ...ctx, methodCacheable: true }, result.statusCode, result.statusMessage, merged, this.#requestTime)
+        if (entry !== null) {
+          entry.value.etag ??= result.etag
+          entry.value.vary ??= result.vary
+          collectBody(body).then((chunks) => storeEntry(ctx.store, key, entry.value, chunks), nop)
+          const age = Math.max(0, Math.floor((Date.now() - entry.value.cachedAt) / 1000))
+          return this.#handler.onResponseStart?.(controller, statusCode, { ...entry.value.headers, age: String(age) }, statusMessage)
+        }
+      }
+      try { ctx.store.delete(key)?.catch?.(nop) } catch {}
+    }
+    if (body && typeof body.pipe === 'function') body.on('error', nop).destroy()
+    return this.#handler.onResponseStart?.(controller, statusCode, headers, statusMessage)
+  }
+
+  onResponseData (controller, chunk) {
+    return this.#handler.onResponseData?.(controller, chunk)
+  }
+
+  onResponseEnd (controller, trailers) {
+    this.#handler.onResponseEnd?.(controller, trailers)
+  }
+
+  onResponseError (controller, err) {
+    const body = this.#result?.body
+    if (body && typeof body.pipe === 'function') body.on('error', nop).destroy()
+    if (typeof this.#handler.onResponseError === 'function') this.#handler.onResponseError(controller, err)
+    else throw err
+  }
+}
+
 /** A store result's body as a Promise of its chunks (arrays as they are, streams collected). */
 function collectBody (body) {
   if (body == null) return Promise.resolve([])
@@ -615,6 +690,7 @@ module.exports = {
   sliceBody,
   StoringHandler,
   RevalidationHandler,
+  HeadRefreshHandler,
   InvalidatingHandler,
   SILENT_HANDLER,
   respond,

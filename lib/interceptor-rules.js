@@ -248,9 +248,21 @@ function byteRange (range, ifRange, length, stored) {
     str(stored['last-modified']), str(stored.date))
 }
 
+/**
+ * RFC 9111 §4.3.5: whether a HEAD's 200 (`head` fields) updates the stored GET
+ * (`stored` fields; `storedLength` its body length when it has no Content-Length).
+ */
+function headUpdates (stored, storedLength, head) {
+  const str = (v) => typeof v === 'string' ? v : undefined
+  const cl = str(stored['content-length']) ?? (Number.isFinite(storedLength) ? String(storedLength) : undefined)
+  return binding.interceptorHeadUpdates(str(stored.etag), str(stored['last-modified']), cl,
+    str(head.etag), str(head['last-modified']), str(head['content-length']))
+}
+
 module.exports = {
   C,
   byteRange,
+  headUpdates,
   NOT_STORED,
   KEPT_ON_UPDATE,
   NO_DIRECTIVES,

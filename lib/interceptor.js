@@ -12,6 +12,7 @@ const { Flight } = require('./interceptor-flight.js')
 const {
   StoringHandler,
   RevalidationHandler,
+  HeadRefreshHandler,
   InvalidatingHandler,
   SILENT_HANDLER,
   respond,
@@ -529,9 +530,9 @@ function cache (opts = {}) {
         return true
       }
       if (ctx.method === 'HEAD' && ctx.fromGet) {
-        // A GET entry that needs validation: ask the origin with HEAD, as asked.
-        destroyBody(result.body)
-        return toOrigin({ ...ctx, noStore: true }, opts, handler)
+        // A GET entry that needs validation: ask the origin with HEAD, as asked;
+        // its 200 freshens or invalidates the stored GET (RFC 9111 §4.3.5).
+        return dispatch(opts, new HeadRefreshHandler({ ...ctx, noStore: true }, result, handler))
       }
       const staleIfError = (decision & rules.C.USE_STALE_IF_ERROR) !== 0
       const alone = () => revalidate({ ...ctx, collapsible: false }, opts, handler, result, staleIfError)

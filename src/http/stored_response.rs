@@ -615,6 +615,31 @@ pub fn not_modified_selects(stored: &Validators, new: &Validators) -> bool {
     revalidation_matches(true, stored, new)
 }
 
+/// The fields of a response that decide whether a HEAD's 200 may update a stored GET.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeadFields<'a> {
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
+    pub content_length: Option<&'a str>,
+}
+
+/// Whether a 200 to the cache's HEAD updates the stored GET response (otherwise
+/// the stored response is to be considered stale).
+// RFC 9111 §4.3.5: "if the stored response and HEAD response have matching values for any
+// received validator fields (ETag and Last-Modified) and, if the HEAD response has a
+// Content-Length header field, the value of Content-Length matches that of the stored
+// response, the cache SHOULD update the stored response ...; otherwise, the cache SHOULD
+// consider the stored response to be stale"
+pub fn head_updates(stored: &HeadFields, head: &HeadFields) -> bool {
+    let matches = |s: Option<&str>, h: Option<&str>| match h {
+        None => true,
+        Some(h) => s.is_some_and(|s| s.trim_matches([' ', '\t']) == h.trim_matches([' ', '\t'])),
+    };
+    matches(stored.etag, head.etag)
+        && matches(stored.last_modified, head.last_modified)
+        && matches(stored.content_length, head.content_length)
+}
+
 /// Fields a 304 (or a HEAD) never updates in the stored response, besides
 /// those never stored ([`NOT_STORED`]).
 // RFC 9111 §3.2: update every field except those excepted from storage (§3.1), Content-Length, and those the stored body depends on (Content-Encoding, Content-Range)
@@ -751,6 +776,36 @@ mod tests {
             x.status = status;
             assert!(!storable(&x), "{status}");
         }
+    }
+
+    // RFC 9111 §4.3.5 (cache-tests head-200-freshness-update): validators received must
+    // match, and Content-Length if received; none received updates
+    #[test]
+    fn a_head_response_updates_a_stored_get_when_it_describes_it() {
+        let stored = HeadFields {
+            etag: Some("\"a\""),
+            last_modified: Some("Sun, 06 Nov 1994 08:49:37 GMT"),
+            content_length: Some("11"),
+        };
+        assert!(head_updates(&stored, &HeadFields::default()));
+        let same = HeadFields {
+            etag: Some("\"a\""),
+            content_length: Some("11"),
+            ..HeadFields::default()
+        };
+        assert!(head_updates(&stored, &same));
+        let other_tag = HeadFields {
+            etag: Some("\"b\""),
+            ..HeadFields::default()
+        };
+        assert!(!head_updates(&stored, &other_tag));
+        let longer = HeadFields {
+            content_length: Some("12"),
+            ..HeadFields::default()
+        };
+        assert!(!head_updates(&stored, &longer));
+        let no_tag_stored = HeadFields::default();
+        assert!(!head_updates(&no_tag_stored, &same));
     }
 
     #[test]

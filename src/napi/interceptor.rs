@@ -16,8 +16,9 @@ use super::wire::interceptor::{
 use crate::http::policy::Validators;
 use crate::http::range::{answer_range, if_range_holds, RangeAnswer};
 use crate::http::stored_response::{
-    age_seconds, arrive, date_ms, not_modified_selects, presented_use, vary_fields,
-    within_stale_if_error, Arrival, CacheDirectives, Presentation, Use, KEPT_ON_UPDATE, NOT_STORED,
+    age_seconds, arrive, date_ms, head_updates, not_modified_selects, presented_use, vary_fields,
+    within_stale_if_error, Arrival, CacheDirectives, HeadFields, Presentation, Use, KEPT_ON_UPDATE,
+    NOT_STORED,
 };
 
 fn directives_from(bits: f64, values: [f64; 6]) -> CacheDirectives {
@@ -231,4 +232,30 @@ pub fn interceptor_range(
         RangeAnswer::Part { first, last } => vec![first as f64, last as f64],
         RangeAnswer::Unsatisfiable => vec![-1.0],
     }
+}
+
+/// Whether a 200 to the cache's HEAD updates the stored GET response
+/// (RFC 9111 §4.3.5): ETag, Last-Modified and Content-Length of the stored
+/// response, then of the HEAD response.
+#[napi(catch_unwind)]
+pub fn interceptor_head_updates(
+    stored_etag: Option<String>,
+    stored_last_modified: Option<String>,
+    stored_content_length: Option<String>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    content_length: Option<String>,
+) -> bool {
+    head_updates(
+        &HeadFields {
+            etag: stored_etag.as_deref(),
+            last_modified: stored_last_modified.as_deref(),
+            content_length: stored_content_length.as_deref(),
+        },
+        &HeadFields {
+            etag: etag.as_deref(),
+            last_modified: last_modified.as_deref(),
+            content_length: content_length.as_deref(),
+        },
+    )
 }
