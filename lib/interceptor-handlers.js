@@ -525,6 +525,43 @@ class RevalidationHandler {
 }
 
 /**
+ * Passes every callback on to the client's handler; the handlers below
+ * override what they add.
+ */
+class ForwardingHandler {
+  handler
+
+  constructor (handler) {
+    this.handler = handler
+  }
+
+  onRequestStart (controller, context) {
+    this.handler.onRequestStart?.(controller, context)
+  }
+
+  onRequestUpgrade (controller, statusCode, headers, socket) {
+    this.handler.onRequestUpgrade?.(controller, statusCode, headers, socket)
+  }
+
+  onResponseStart (controller, statusCode, headers, statusMessage) {
+    return this.handler.onResponseStart?.(controller, statusCode, headers, statusMessage)
+  }
+
+  onResponseData (controller, chunk) {
+    return this.handler.onResponseData?.(controller, chunk)
+  }
+
+  onResponseEnd (controller, trailers) {
+    this.handler.onResponseEnd?.(controller, trailers)
+  }
+
+  onResponseError (controller, err) {
+    if (typeof this.handler.onResponseError === 'function') this.handler.onResponseError(controller, err)
+    else throw err
+  }
+}
+
+/**
  * A HEAD the cache sends to the origin for a stored GET response that needs
  * validation (RFC 9111 §4.3.5). A 200 whose validators and Content-Length agree
  * with the stored response updates it (its fields, §3.2, and so its freshness),
@@ -532,10 +569,9 @@ class RevalidationHandler {
  * disagrees makes the stored response stale (it is removed). Any other answer
  * passes through as it is.
  */
-class HeadRefreshHandler {
+class HeadRefreshHandler extends ForwardingHandler {
   #ctx
   #result
-  #handler
   #requestTime = Date.now()
 
   /**
@@ -544,17 +580,9 @@ class HeadRefreshHandler {
    * @param handler the client's handler
    */
   constructor (ctx, result, handler) {
+    super(handler)
     this.#ctx = ctx
     this.#result = result
-    this.#handler = handler
-  }
-
-  onRequestStart (controller, context) {
-    this.#handler.onRequestStart?.(controller, context)
-  }
-
-  onRequestUpgrade (controller, statusCode, headers, socket) {
-    this.#handler.onRequestUpgrade?.(controller, statusCode, headers, socket)
   }
 
   onResponseStart (controller, statusCode, headers, statusMessage) {
@@ -574,28 +602,19 @@ class HeadRefreshHandler {
           entry.value.vary ??= result.vary
           collectBody(body).then((chunks) => storeEntry(ctx.store, key, entry.value, chunks), nop)
           const age = Math.max(0, Math.floor((Date.now() - entry.value.cachedAt) / 1000))
-          return this.#handler.onResponseStart?.(controller, statusCode, { ...entry.value.headers, age: String(age) }, statusMessage)
+          return super.onResponseStart(controller, statusCode, { ...entry.value.headers, age: String(age) }, statusMessage)
         }
       }
       try { ctx.store.delete(key)?.catch?.(nop) } catch {}
     }
     if (body && typeof body.pipe === 'function') body.on('error', nop).destroy()
-    return this.#handler.onResponseStart?.(controller, statusCode, headers, statusMessage)
-  }
-
-  onResponseData (controller, chunk) {
-    return this.#handler.onResponseData?.(controller, chunk)
-  }
-
-  onResponseEnd (controller, trailers) {
-    this.#handler.onResponseEnd?.(controller, trailers)
+    return super.onResponseStart(controller, statusCode, headers, statusMessage)
   }
 
   onResponseError (controller, err) {
     const body = this.#result?.body
     if (body && typeof body.pipe === 'function') body.on('error', nop).destroy()
-    if (typeof this.#handler.onResponseError === 'function') this.#handler.onResponseError(controller, err)
-    else throw err
+    super.onResponseError(controller, err)
   }
 }
 
@@ -635,43 +654,18 @@ function mergeNotModified (stored, notModified) {
  * Forwards a response to an unsafe request, invalidating the stored
  * responses it makes stale (RFC 9111 §4.4).
  */
-class InvalidatingHandler {
-  #handler
+class InvalidatingHandler extends ForwardingHandler {
   #invalidate
 
   constructor (handler, invalidate) {
-    this.#handler = handler
+    super(handler)
     this.#invalidate = invalidate
-  }
-
-  onRequestStart (controller, context) {
-    this.#handler.onRequestStart?.(controller, context)
-  }
-
-  onRequestUpgrade (controller, statusCode, headers, socket) {
-    this.#handler.onRequestUpgrade?.(controller, statusCode, headers, socket)
   }
 
   onResponseStart (controller, statusCode, headers, statusMessage) {
     // RFC 9111 §4.4: a non-error status code (2xx or 3xx) to an unsafe method invalidates
     if (statusCode >= 200 && statusCode <= 399) this.#invalidate(headers)
-    return this.#handler.onResponseStart?.(controller, statusCode, headers, statusMessage)
-  }
-
-  onResponseData (controller, chunk) {
-    return this.#handler.onResponseData?.(controller, chunk)
-  }
-
-  onResponseEnd (controller, trailers) {
-    this.#handler.onResponseEnd?.(controller, trailers)
-  }
-
-  onResponseError (controller, err) {
-    if (typeof this.#handler.onResponseError === 'function') {
-      this.#handler.onResponseError(controller, err)
-    } else {
-      throw err
-    }
+    return super.onResponseStart(controller, statusCode, headers, statusMessage)
   }
 }
 
