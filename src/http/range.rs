@@ -38,9 +38,14 @@ pub fn answer_range(range: &str, length: u64) -> RangeAnswer {
         let Some(n) = digits(last) else {
             return RangeAnswer::Whole;
         };
-        // RFC 9110 §14.1.3: a suffix of 0 bytes, or of an empty representation, is unsatisfiable
-        if n == 0 || length == 0 {
+        // RFC 9110 §14.1.3: a suffix of 0 bytes selects no byte, so it is unsatisfiable
+        if n == 0 {
             return RangeAnswer::Unsatisfiable;
+        }
+        // an empty representation: no byte position to name in Content-Range, so the
+        // Range is ignored and the (empty) whole is served
+        if length == 0 {
+            return RangeAnswer::Whole;
         }
         return RangeAnswer::Part {
             first: length - n.min(length),
@@ -153,6 +158,7 @@ mod tests {
         assert_eq!(answer_range("bytes=11-", 11), Unsatisfiable);
         assert_eq!(answer_range("bytes=-0", 11), Unsatisfiable);
         assert_eq!(answer_range("bytes=0-", 0), Unsatisfiable);
+        assert_eq!(answer_range("bytes=-5", 0), Whole);
         assert_eq!(
             answer_range("bytes=99999999999999999999999-", 11),
             Unsatisfiable
