@@ -1,12 +1,11 @@
 'use strict'
 
-const { Writable } = require('node:stream')
 const { EventEmitter } = require('node:events')
 const binding = require('../binding.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
 const { variantKey, selects, snapshotHeaders } = require('./vary.js')
 const { memoryStats: STATS, memoryCommit: COMMIT } = require('./wire.js')
-const { shellMetaJson, entryFromMeta, getResult } = require('./store-entry.js')
+const { EntryWriter, shellMetaJson, entryFromMeta, getResult } = require('./store-entry.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -16,14 +15,13 @@ const kCommit = Symbol('commit')
 /**
  * The Writable `createWriteStream` returns: each chunk is copied once into a
  * Rust buffer (the caller may reuse its Buffer); `end()` commits the entry
- * synchronously. Methods on a prototype, not per-stream closures.
+ * synchronously.
  */
-class StoreWriter extends Writable {
+class StoreWriter extends EntryWriter {
   constructor (store, handle, maxEntrySize, key, variant, meta, value) {
-    super()
+    super(maxEntrySize)
     this.store = store
     this.handle = handle
-    this.maxEntrySize = maxEntrySize
     this.method = key.method
     this.origin = key.origin
     this.path = key.path
@@ -33,45 +31,20 @@ class StoreWriter extends Writable {
     this.cachedAt = value.cachedAt
     this.staleAt = value.staleAt
     this.deleteAt = value.deleteAt
-    this.writer = -1
-    this.size = 0
   }
 
-  _write (chunk, encoding, callback) {
-    if (typeof chunk === 'string') chunk = Buffer.from(chunk, encoding)
-    this.size += chunk.byteLength
-    if (this.size > this.maxEntrySize) {
-      // undici's store drops the body and destroys the stream.
-      this._abort()
-      this.destroy()
-      return callback()
-    }
-    if (chunk.byteLength > 0) {
-      try {
-        this.writer = binding.memoryStoreAppend(this.handle, this.writer, chunk)
-      } catch (err) {
-        return callback(err)
-      }
-    }
-    callback()
+  _append (writer, chunk) {
+    return binding.memoryStoreAppend(this.handle, writer, chunk)
+  }
+
+  _release (writer) {
+    binding.memoryStoreAbort(this.handle, writer)
   }
 
   _final (callback) {
     this.store[kCommit](this)
     this.writer = -1
     callback()
-  }
-
-  _destroy (err, callback) {
-    this._abort()
-    callback(err)
-  }
-
-  _abort () {
-    if (this.writer >= 0) {
-      binding.memoryStoreAbort(this.handle, this.writer)
-      this.writer = -1
-    }
   }
 }
 

@@ -1,11 +1,10 @@
 'use strict'
 
-const { Writable } = require('node:stream')
 const binding = require('../binding.js')
 const port = require('./redis-port.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
 const { variantKey, compileVary, selects } = require('./vary.js')
-const { getResult } = require('./store-entry.js')
+const { EntryWriter, STORE_GONE, getResult } = require('./store-entry.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -59,54 +58,27 @@ function encodeRequest (headers) {
 
 /** Writable returned by createWriteStream: chunks are copied into Rust; the
  * final callback runs when Redis acknowledged the write (or it failed). */
-class RedisWriter extends Writable {
+class RedisWriter extends EntryWriter {
   constructor (store, maxEntrySize, key, variant, meta, value) {
-    super()
+    super(maxEntrySize)
     this.store = store
-    this.maxEntrySize = maxEntrySize
     this.key = key
     this.request = encodeRequest(key.headers)
     this.variant = variant
     this.meta = meta
     this.deleteAt = value.deleteAt
-    this.writer = -1
-    this.size = 0
   }
 
-  _write (chunk, encoding, callback) {
-    if (typeof chunk === 'string') chunk = Buffer.from(chunk, encoding)
-    this.size += chunk.byteLength
-    if (this.size > this.maxEntrySize) {
-      this._abort()
-      this.destroy()
-      return callback()
-    }
-    if (chunk.byteLength > 0) {
-      this.writer = this.store[kAppend](this.writer, chunk)
-      if (this.writer === -2) { // the store was closed meanwhile
-        this.destroy()
-        return callback()
-      }
-    }
-    callback()
+  _append (writer, chunk) {
+    return this.store[kAppend](writer, chunk)
+  }
+
+  _release (writer) {
+    this.store[kAbort](writer)
   }
 
   _final (callback) {
-    const writer = this.writer
-    this.writer = -1
-    this.store[kCommit](this, writer).then(() => callback(), () => callback())
-  }
-
-  _destroy (err, callback) {
-    this._abort()
-    callback(err)
-  }
-
-  _abort () {
-    if (this.writer >= 0) {
-      this.store[kAbort](this.writer)
-      this.writer = -1
-    }
+    this.store[kCommit](this, this.takeWriter()).then(() => callback(), () => callback())
   }
 }
 
@@ -316,7 +288,7 @@ class RedisCacheStore {
 
   /** Appends a chunk to a writer; -2 once the store is closed. */
   [kAppend] (writer, chunk) {
-    if (this.#closed) return -2
+    if (this.#closed) return STORE_GONE
     return binding.redisStoreAppend(this.#handle, writer, chunk)
   }
 

@@ -1,11 +1,10 @@
 'use strict'
 
-const { Writable } = require('node:stream')
 const binding = require('../binding.js')
 const { assertKeyObject, assertKeyFields, readCacheKey, readResourceKey, assertCacheValue, assertLimit, cannotKeep } = require('./validate.js')
 const { variantKey, selects, snapshotHeaders } = require('./vary.js')
 const { sqliteStats: STATS } = require('./wire.js')
-const { metaJson, entryFromMeta, getResult, utf8Key } = require('./store-entry.js')
+const { EntryWriter, metaJson, entryFromMeta, getResult, utf8Key } = require('./store-entry.js')
 
 // RFC 9110 §5.6.2 token: what a request method may consist of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -26,6 +25,48 @@ const MEMO_BYTES = 64 * 1024 * 1024
 const MEMO_ENTRY_BYTES = MEMO_BYTES / 8
 // Responses whose metadata (headers object, directives, Vary) is memoised.
 const MEMO_ENTRIES = 32768
+
+/**
+ * The Writable `createWriteStream` returns: chunks go to a Rust buffer, `end()`
+ * commits the entry in one transaction. `handle` is a slot number: the stream
+ * holds the store's owner so the slot is not freed (and given to another
+ * store) while the stream is open.
+ */
+class SqliteWriter extends EntryWriter {
+  constructor ({ owner, handle, maxEntrySize, packed, requestHeaders, variant, meta, deleteAt }) {
+    super(maxEntrySize)
+    this.owner = owner
+    this.handle = handle
+    this.packed = packed
+    this.requestHeaders = requestHeaders
+    this.variant = variant
+    this.meta = meta
+    this.deleteAt = deleteAt
+  }
+
+  _append (writer, chunk) {
+    return binding.sqliteStoreAppend(this.handle, writer, chunk)
+  }
+
+  _release (writer) {
+    try { binding.sqliteStoreAbort(this.handle, writer) } catch {}
+  }
+
+  _final (callback) {
+    try {
+      binding.sqliteStoreCommit(this.handle, this.takeWriter(), this.packed, this.requestHeaders, this.variant,
+        this.meta, this.deleteAt, Date.now())
+    } catch (err) {
+      return callback(err)
+    }
+    callback()
+  }
+
+  _destroy (err, callback) {
+    this.owner = null
+    super._destroy(err, callback)
+  }
+}
 
 // The resource key as SQL text: length-prefixed like MemoryCacheStore's (so
 // origin 'http://a:1' + path '/x' and 'http://a' + ':1/x' differ), and with
@@ -299,51 +340,7 @@ class SqliteCacheStore {
   createWriteStream (key, value) {
     const w = this.#prepareWrite(key, value)
     if (w === undefined) return undefined
-    const { handle, maxEntrySize, packed, requestHeaders, variant, meta, deleteAt } = w
-    // `handle` is a slot number: the stream holds the store's owner so the
-    // slot is not freed (and given to another store) while the stream is open.
-    let owner = w.owner
-    let writer = -1
-    let size = 0
-
-    return new Writable({
-      write (chunk, encoding, callback) {
-        if (typeof chunk === 'string') chunk = Buffer.from(chunk, encoding)
-        size += chunk.byteLength
-        if (size > maxEntrySize) {
-          binding.sqliteStoreAbort(handle, writer)
-          writer = -1
-          this.destroy()
-          return callback()
-        }
-        if (chunk.byteLength > 0) {
-          try {
-            writer = binding.sqliteStoreAppend(handle, writer, chunk)
-          } catch (err) {
-            return callback(err)
-          }
-        }
-        callback()
-      },
-      final (callback) {
-        const w = writer
-        writer = -1
-        try {
-          binding.sqliteStoreCommit(handle, w, packed, requestHeaders, variant, meta, deleteAt, Date.now())
-        } catch (err) {
-          return callback(err)
-        }
-        callback()
-      },
-      destroy (err, callback) {
-        if (writer >= 0) {
-          try { binding.sqliteStoreAbort(handle, writer) } catch {}
-          writer = -1
-        }
-        owner = null
-        callback(err)
-      }
-    })
+    return new SqliteWriter(w)
   }
 
   /**

@@ -1,12 +1,72 @@
 'use strict'
 
-// What the JS shells share about stored entries: the metadata format both
-// undici store shells write and read, the `GetResult` object they return, and
-// the escaping that keeps keys (and vsf tags) distinct once Rust holds them as
-// UTF-8.
+// What the JS shells share about stored entries: the Writable their
+// `createWriteStream` returns, the metadata format both undici store shells
+// write and read, the `GetResult` object they return, and the escaping that
+// keeps keys (and vsf tags) distinct once Rust holds them as UTF-8.
 
+const { Writable } = require('node:stream')
 const { compileVary } = require('./vary.js')
 const { memoryMeta: META } = require('./wire.js')
+
+/** `_append`'s answer when the store was closed while the body was being written. */
+const STORE_GONE = -2
+
+/**
+ * The Writable a store's `createWriteStream` returns: chunks are counted
+ * against `maxEntrySize` (past it the body is dropped and the stream
+ * destroyed, as undici's stores do) and handed to the store one by one
+ * (`_append(writer, chunk)` → the native writer id, or `STORE_GONE`; a throw
+ * fails the write); `_release(writer)` drops an unfinished body when the stream
+ * is destroyed. Each store commits in its own `_final` (`takeWriter()`).
+ * Methods on a prototype, not per-stream closures.
+ */
+class EntryWriter extends Writable {
+  constructor (maxEntrySize) {
+    super()
+    this.maxEntrySize = maxEntrySize
+    this.writer = -1
+    this.size = 0
+  }
+
+  _write (chunk, encoding, callback) {
+    if (typeof chunk === 'string') chunk = Buffer.from(chunk, encoding)
+    this.size += chunk.byteLength
+    if (this.size > this.maxEntrySize) {
+      this._abort()
+      this.destroy()
+      return callback()
+    }
+    if (chunk.byteLength > 0) {
+      try {
+        this.writer = this._append(this.writer, chunk)
+      } catch (err) {
+        return callback(err)
+      }
+      if (this.writer === STORE_GONE) {
+        this.destroy()
+        return callback()
+      }
+    }
+    callback()
+  }
+
+  /** The body's writer id, handed over (the stream no longer owns it). */
+  takeWriter () {
+    const writer = this.writer
+    this.writer = -1
+    return writer
+  }
+
+  _destroy (err, callback) {
+    this._abort()
+    callback(err)
+  }
+
+  _abort () {
+    if (this.writer >= 0) this._release(this.takeWriter())
+  }
+}
 
 /** A time as JSON text (JSON has no Infinity; JSON.parse reads 1e999 as one). */
 function jsonTime (t) {
@@ -103,4 +163,4 @@ function utf8Key (key) {
   return key.isWellFormed() ? key : escaped(key)
 }
 
-module.exports = { shellMetaJson, metaJson, entryFromMeta, getResult, escaped, utf8Key }
+module.exports = { EntryWriter, STORE_GONE, shellMetaJson, metaJson, entryFromMeta, getResult, escaped, utf8Key }
