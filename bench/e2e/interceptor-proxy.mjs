@@ -4,9 +4,8 @@
 // Run as a child process by bench/suites/interceptor.mjs.
 //   argv: <ours|undici> <origin url> [maxCount, default 100000]
 // Replies on IPC: { ports } when listening; { rss } on 'report'.
-import http from 'node:http'
-import { once } from 'node:events'
 import { createRequire } from 'node:module'
+import { listenProxy } from './front.mjs'
 
 const require = createRequire(import.meta.url)
 const undici = require('undici')
@@ -17,19 +16,7 @@ const store = new ferrocache.MemoryCacheStore({ maxCount: Number(maxCount), maxS
 const cache = kind === 'ours' ? ferrocache.interceptors.cache : undici.interceptors.cache
 const agent = new undici.Agent({ connections: 64 }).compose(cache({ store }))
 
-const server = http.createServer(async (req, res) => {
-  try {
-    const up = await undici.request(upstream + req.url, { dispatcher: agent })
-    res.writeHead(up.statusCode, { 'content-type': up.headers['content-type'] ?? 'application/octet-stream' })
-    for await (const chunk of up.body) res.write(chunk)
-    res.end()
-  } catch (err) {
-    res.writeHead(502).end(String(err))
-  }
-})
-server.keepAliveTimeout = 30_000
-server.listen(0, '127.0.0.1')
-await once(server, 'listening')
+const server = await listenProxy(upstream, agent, { keepAliveTimeout: 30_000 })
 process.send({ ports: [server.address().port] })
 process.on('message', (m) => {
   if (m === 'report') process.send({ rss: process.memoryUsage().rss })

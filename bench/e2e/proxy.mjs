@@ -3,16 +3,16 @@
 // bench/suites/e2e.mjs so its RSS and CPU are its own.
 //   argv: <ours|undici> <maxCount> <threads> <origin url>
 // Replies on IPC: { ports } when listening; { rss, cpu, storeNs } on 'report'.
-import http from 'node:http'
 import { once } from 'node:events'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { listenProxy } from './front.mjs'
 
 const require = createRequire(import.meta.url)
 
 async function serve ({ kind, maxCount, upstream }) {
-  const { Agent, interceptors, request, cacheStores } = require('undici')
+  const { Agent, interceptors, cacheStores } = require('undici')
   const opts = { maxCount, maxSize: 4e9, maxEntrySize: 1e7 }
   const store = kind === 'ours'
     ? new (require('../../index.js').MemoryCacheStore)({ ...opts, name: 'e2e' })
@@ -31,19 +31,7 @@ async function serve ({ kind, maxCount, upstream }) {
     delete (key) { return store.delete(key) }
   }
   const agent = new Agent({ connections: 64 }).compose(interceptors.cache({ store: timed }))
-  const server = http.createServer(async (req, res) => {
-    try {
-      const up = await request(upstream + req.url, { dispatcher: agent })
-      res.writeHead(up.statusCode, { 'content-type': up.headers['content-type'] ?? 'application/octet-stream' })
-      for await (const chunk of up.body) res.write(chunk)
-      res.end()
-    } catch (err) {
-      res.writeHead(502).end(String(err))
-    }
-  })
-  server.keepAliveTimeout = 30_000
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
+  const server = await listenProxy(upstream, agent, { keepAliveTimeout: 30_000 })
   return { port: server.address().port, storeNs: () => Number(storeNs) }
 }
 

@@ -4,12 +4,11 @@
 // one redis-server) or a MemoryCacheStore (one per instance).
 //   argv: <redis|memory> <redis url or -> <key prefix> <origin url>
 // Replies on IPC: { port } when listening; exits on 'close'.
-import http from 'node:http'
-import { once } from 'node:events'
 import { createRequire } from 'node:module'
+import { listenProxy } from './front.mjs'
 
 const require = createRequire(import.meta.url)
-const { Agent, interceptors, request } = require('undici')
+const { Agent, interceptors } = require('undici')
 const { RedisCacheStore, MemoryCacheStore } = require('../../index.js')
 
 const [kind, redisUrl, keyPrefix, upstream] = process.argv.slice(2)
@@ -17,18 +16,7 @@ const store = kind === 'redis'
   ? new RedisCacheStore({ url: redisUrl, keyPrefix, errorCallback: () => {} })
   : new MemoryCacheStore({ maxCount: 200_000, maxSize: 4e9 })
 const agent = new Agent({ connections: 32 }).compose(interceptors.cache({ store }))
-const server = http.createServer(async (req, res) => {
-  try {
-    const up = await request(upstream + req.url, { dispatcher: agent })
-    res.writeHead(up.statusCode, { 'content-type': up.headers['content-type'] ?? 'application/octet-stream' })
-    for await (const chunk of up.body) res.write(chunk)
-    res.end()
-  } catch (err) {
-    res.writeHead(502).end(String(err))
-  }
-})
-server.listen(0, '127.0.0.1')
-await once(server, 'listening')
+const server = await listenProxy(upstream, agent)
 process.send({ port: server.address().port })
 process.on('message', async (m) => {
   if (m !== 'close') return
