@@ -5,10 +5,8 @@
 // standing in for Nuxt's server, and a throwaway redis-server.
 
 import { createRequire } from 'node:module'
-import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import http from 'node:http'
-import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -137,58 +135,9 @@ export async function serve (installed) {
   }
 }
 
-/** One RESP command over a fresh connection; resolves to the raw reply. */
-export function redisCommand (port, ...args) {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1')
-    let reply = ''
-    socket.on('error', reject)
-    socket.on('data', (d) => {
-      reply += d
-      if (reply.endsWith('\r\n')) { socket.end(); resolve(reply) }
-    })
-    socket.on('close', () => resolve(reply))
-    socket.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join(''))
-  })
-}
-
-async function freePort () {
-  const s = net.createServer().listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const { port } = s.address()
-  await new Promise((resolve) => s.close(resolve))
-  return port
-}
-
-/** Why Redis tests cannot run here, or null. */
-export function redisUnavailable () {
-  const r = spawnSync('redis-server', ['--version'], { encoding: 'utf8' })
-  if (r.error) return `redis-server not found (${r.error.code}); install it with: apt-get install -y redis-server`
-  return null
-}
-
-/** Starts a private redis-server on 127.0.0.1 (no persistence). */
-export async function startRedis () {
-  const port = await freePort()
-  const child = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'
-  ], { stdio: 'ignore' })
-  const exited = once(child, 'exit')
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`)
-    const reply = await redisCommand(port, 'PING').catch(() => '')
-    if (reply.startsWith('+PONG')) break
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  return {
-    port,
-    flush: () => redisCommand(port, 'FLUSHALL'),
-    async stop () {
-      if (child.exitCode === null) child.kill('SIGTERM')
-      await exited
-    }
-  }
-}
+// The throwaway redis-server is the Redis suites' (helpers/redis-server.mjs):
+// `redisUnavailable()` says why it cannot run here, and throws under CI.
+export { startRedis, redisSkipReason as redisUnavailable } from './helpers/redis-server.mjs'
 
 /**
  * Driver options for @vue-storefront/redis-cache on a test server: no
