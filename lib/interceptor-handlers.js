@@ -592,8 +592,7 @@ class HeadRefreshHandler extends ForwardingHandler {
     const body = result.body
     this.#result = null
     if (statusCode === 200 && result.statusCode === 200) {
-      const length = Array.isArray(body) ? body.reduce((n, c) => n + c.length, 0) : NaN
-      if (rules.headUpdates(result.headers, length, headers)) {
+      if (rules.headUpdates(result.headers, bodyLength(body, result.headers), headers)) {
         const merged = mergeNotModified(result.headers, headers)
         // the stored response is a GET's: stored as such, whatever `methods` says of HEAD
         const entry = entryFor({ ...ctx, methodCacheable: true }, result.statusCode, result.statusMessage, merged, this.#requestTime)

@@ -158,6 +158,11 @@ function varyFields (value) {
   return remember(varyMemo, s, list === null ? null : list === '' ? [] : Object.freeze(list.split(',')))
 }
 
+/** A header value Rust reads as an optional string: a string, or undefined for anything else. */
+function maybeString (v) {
+  return typeof v === 'string' ? v : undefined
+}
+
 function str (v) {
   if (v == null) return ''
   if (Array.isArray(v)) return v.length === 0 ? '' : String(v[0])
@@ -229,12 +234,8 @@ function hasValidator (headers) {
  * RFC 9111 §4.3.4: whether a 304 selects the stored response (validators compared in Rust).
  */
 function notModifiedMatches (stored, fresh) {
-  return binding.interceptorNotModifiedSelects(
-    typeof stored.etag === 'string' ? stored.etag : undefined,
-    typeof stored['last-modified'] === 'string' ? stored['last-modified'] : undefined,
-    typeof fresh.etag === 'string' ? fresh.etag : undefined,
-    typeof fresh['last-modified'] === 'string' ? fresh['last-modified'] : undefined
-  )
+  return binding.interceptorNotModifiedSelects(maybeString(stored.etag), maybeString(stored['last-modified']),
+    maybeString(fresh.etag), maybeString(fresh['last-modified']))
 }
 
 /**
@@ -243,9 +244,8 @@ function notModifiedMatches (stored, fresh) {
  * response, `[first, last]` a 206, `[-1]` a 416 (decided in Rust).
  */
 function byteRange (range, ifRange, length, stored) {
-  const str = (v) => typeof v === 'string' ? v : undefined
-  return binding.interceptorRange(String(range), length, str(ifRange), str(stored.etag),
-    str(stored['last-modified']), str(stored.date))
+  return binding.interceptorRange(String(range), length, maybeString(ifRange), maybeString(stored.etag),
+    maybeString(stored['last-modified']), maybeString(stored.date))
 }
 
 /**
@@ -253,10 +253,9 @@ function byteRange (range, ifRange, length, stored) {
  * (`stored` fields; `storedLength` its body length when it has no Content-Length).
  */
 function headUpdates (stored, storedLength, head) {
-  const str = (v) => typeof v === 'string' ? v : undefined
-  const cl = str(stored['content-length']) ?? (Number.isFinite(storedLength) ? String(storedLength) : undefined)
-  return binding.interceptorHeadUpdates(str(stored.etag), str(stored['last-modified']), cl,
-    str(head.etag), str(head['last-modified']), str(head['content-length']))
+  const cl = maybeString(stored['content-length']) ?? (Number.isFinite(storedLength) ? String(storedLength) : undefined)
+  return binding.interceptorHeadUpdates(maybeString(stored.etag), maybeString(stored['last-modified']), cl,
+    maybeString(head.etag), maybeString(head['last-modified']), maybeString(head['content-length']))
 }
 
 module.exports = {

@@ -267,6 +267,20 @@ function validatorDate (result) {
   return new Date(result.cachedAt).toUTCString()
 }
 
+/**
+ * RFC 9111 §4.3.1: the cache's own conditional request for `result`: the
+ * client's conditional fields replaced by the stored validators.
+ */
+function revalidationHeaders (h, result) {
+  const headers = { ...h }
+  for (const f of CONDITIONAL_FIELDS) delete headers[f]
+  const etag = result.etag ?? result.headers.etag
+  if (typeof etag === 'string') headers['if-none-match'] = etag
+  const lm = validatorDate(result)
+  if (lm !== undefined) headers['if-modified-since'] = lm
+  return headers
+}
+
 function destroyBody (body) {
   if (body && typeof body.pipe === 'function') body.on('error', nop).destroy()
 }
@@ -412,13 +426,7 @@ function cache (opts = {}) {
 
     /** Revalidates `result` (RFC 9111 §4.3.1), answering `handler` (or nobody, in the background). */
     function revalidate (ctx, opts, handler, result, staleIfError) {
-      const headers = { ...opts.headers }
-      for (const f of CONDITIONAL_FIELDS) delete headers[f]
-      const etag = result.etag ?? (typeof result.headers.etag === 'string' ? result.headers.etag : undefined)
-      if (etag !== undefined) headers['if-none-match'] = etag
-      const lm = validatorDate(result)
-      if (lm !== undefined) headers['if-modified-since'] = lm
-      const revalidationOpts = { ...opts, headers }
+      const revalidationOpts = { ...opts, headers: revalidationHeaders(opts.headers, result) }
       const background = handler === null
       // Concurrent requests for this stale response wait for this revalidation.
       const leading = background || !ctx.collapsible ? null : lead(ctx, handler)
@@ -538,16 +546,6 @@ function cache (opts = {}) {
       const alone = () => revalidate({ ...ctx, collapsible: false }, opts, handler, result, staleIfError)
       if (follow(ctx, handler, alone, () => destroyBody(result.body))) return true
       return revalidate(ctx, opts, handler, result, staleIfError)
-    }
-
-    function revalidationHeaders (h, result) {
-      const headers = { ...h }
-      for (const f of CONDITIONAL_FIELDS) delete headers[f]
-      const etag = result.etag ?? result.headers.etag
-      if (typeof etag === 'string') headers['if-none-match'] = etag
-      const lm = validatorDate(result)
-      if (lm !== undefined) headers['if-modified-since'] = lm
-      return headers
     }
 
     function lookup (ctx, key) {
