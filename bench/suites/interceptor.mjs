@@ -18,6 +18,21 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url))
 const QUICK = process.env.BENCH_QUICK === '1'
 const PATHS = 200
 
+const PEER = 'undici interceptors.cache (same store)'
+
+/** `n` rounds in ABBA order (ours first in even rounds, undici first in odd
+ * ones), so a drift of the machine's speed during the run favours neither. */
+async function abba (n, fn) {
+  for (let i = 0; i < n; i++) {
+    for (const kind of i % 2 === 0 ? ['ours', 'undici'] : ['undici', 'ours']) await fn(kind)
+  }
+}
+
+/** A result row: the medians of `f` over each side's rounds. */
+function rowOf (rounds, row, unit, f, better, extra = {}) {
+  return { row, unit, ours: median(rounds.ours.map(f)), peer: median(rounds.undici.map(f)), peerName: PEER, better, ...extra }
+}
+
 async function ask (child, msg) {
   child.send(msg)
   const [reply] = await once(child, 'message')
@@ -43,7 +58,7 @@ async function round (load, origin, kind, { seconds, warm = 0, connections = 32,
 /**
  * The interceptors alone: in this process, undici `request` through an Agent
  * composed with each interceptor, every request a hit (200 paths, 2 KB bodies,
- * 32 in flight), rounds in ABBA order; µs per request, body read.
+ * 32 in flight), rounds in ABBA order; µs per request, body read, per round.
  */
 async function inProcessHits () {
   const undici = require('undici')
@@ -66,26 +81,24 @@ async function inProcessHits () {
     for (const a of Object.values(agents)) {
       for (let i = 0; i < PATHS; i++) await (await undici.request(`${origin}/p${i}`, { dispatcher: a })).body.dump()
     }
-    for (let r = 0; r < (QUICK ? 2 : 6); r++) {
-      for (const kind of r % 2 === 0 ? ['ours', 'undici'] : ['undici', 'ours']) {
-        const t0 = process.hrtime.bigint()
-        let batch = []
-        for (let i = 0; i < N; i++) {
-          batch.push(undici.request(`${origin}/p${i % PATHS}`, { dispatcher: agents[kind] }).then((res) => res.body.dump()))
-          if (batch.length === 32) {
-            await Promise.all(batch)
-            batch = []
-          }
+    await abba(QUICK ? 2 : 6, async (kind) => {
+      const t0 = process.hrtime.bigint()
+      let batch = []
+      for (let i = 0; i < N; i++) {
+        batch.push(undici.request(`${origin}/p${i % PATHS}`, { dispatcher: agents[kind] }).then((res) => res.body.dump()))
+        if (batch.length === 32) {
+          await Promise.all(batch)
+          batch = []
         }
-        await Promise.all(batch)
-        us[kind].push(Number(process.hrtime.bigint() - t0) / 1000 / N)
       }
-    }
+      await Promise.all(batch)
+      us[kind].push(Number(process.hrtime.bigint() - t0) / 1000 / N)
+    })
   } finally {
     server.close()
     for (const a of Object.values(agents)) await a.close()
   }
-  return { ours: median(us.ours), undici: median(us.undici) }
+  return us
 }
 
 export default async function run () {
@@ -95,78 +108,33 @@ export default async function run () {
   const rows = []
   try {
     const r = { ours: [], undici: [] }
-    // Five rounds in ABBA order (ours first in even rounds, undici first in odd
-    // ones), so a drift of the machine's speed during the run favours neither.
-    for (let i = 0; i < (QUICK ? 1 : 5); i++) {
-      for (const kind of i % 2 === 0 ? ['ours', 'undici'] : ['undici', 'ours']) {
-        r[kind].push(await round(load, origin, kind, { seconds: QUICK ? 2 : 5, warm: 6 }))
-      }
-    }
-    const med = (k, f) => median(r[k].map(f))
-    rows.push({
-      row: `collapsing: origin requests per unique path, cold proxy (32 connections in step over ${PATHS} paths, origin 20 ms, first 6 s)`,
-      unit: 'requests/path',
-      ours: med('ours', (x) => x.cold.originHits / PATHS),
-      peer: med('undici', (x) => x.cold.originHits / PATHS),
-      peerName: 'undici interceptors.cache (same store)',
-      target: 1.05,
-      absolute: true,
-      better: 'lower',
-      note: 'ours collapses concurrent misses for one key into one origin request; undici sends each'
+    await abba(QUICK ? 1 : 5, async (kind) => {
+      r[kind].push(await round(load, origin, kind, { seconds: QUICK ? 2 : 5, warm: 6 }))
     })
-    rows.push({
-      row: `caching proxy req/s, hot set of ${PATHS} paths`,
-      unit: 'req/s',
-      ours: med('ours', (x) => x.hot.reqPerSec),
-      peer: med('undici', (x) => x.hot.reqPerSec),
-      peerName: 'undici interceptors.cache (same store)',
-      target: 1.2,
-      better: 'higher'
-    })
-    rows.push({
-      row: `interceptor alone: cached request in process (undici request, ${PATHS} paths, 2 KB, 32 in flight)`,
-      unit: 'µs',
-      ours: hits.ours,
-      peer: hits.undici,
-      peerName: 'undici interceptors.cache (same store)',
-      better: 'lower',
-      note: 'the proxy rows add an HTTP server and client around each hit; this row is the interceptors\' own share'
-    })
-    rows.push({
-      row: `caching proxy p99 latency, hot set of ${PATHS} paths`,
-      unit: 'ms',
-      ours: med('ours', (x) => x.hot.p99),
-      peer: med('undici', (x) => x.hot.p99),
-      peerName: 'undici interceptors.cache (same store)',
-      target: 1.0,
-      better: 'lower'
-    })
+    rows.push(
+      rowOf(r, `collapsing: origin requests per unique path, cold proxy (32 connections in step over ${PATHS} paths, origin 20 ms, first 6 s)`,
+        'requests/path', (x) => x.cold.originHits / PATHS, 'lower',
+        { target: 1.05, absolute: true, note: 'ours collapses concurrent misses for one key into one origin request; undici sends each' }),
+      rowOf(r, `caching proxy req/s, hot set of ${PATHS} paths`, 'req/s', (x) => x.hot.reqPerSec, 'higher', { target: 1.2 }),
+      rowOf(hits, `interceptor alone: cached request in process (undici request, ${PATHS} paths, 2 KB, 32 in flight)`, 'µs',
+        (x) => x, 'lower', { note: 'the proxy rows add an HTTP server and client around each hit; this row is the interceptors\' own share' }),
+      rowOf(r, `caching proxy p99 latency, hot set of ${PATHS} paths`, 'ms', (x) => x.hot.p99, 'lower', { target: 1.0 })
+    )
 
     // The e2e suite's large catalog, interceptor against interceptor: 50k paths,
     // Zipf 0.9, the (shared) store capped at 10k entries, interleaved runs.
     const CATALOG_S = QUICK ? 5 : 20
     const big = { ours: [], undici: [] }
-    for (let i = 0; i < (QUICK ? 1 : 2); i++) {
-      for (const kind of i % 2 === 0 ? ['ours', 'undici'] : ['undici', 'ours']) {
-        big[kind].push(await round(load, origin, kind, { seconds: CATALOG_S, paths: 50_000, skew: 0.9, maxCount: 10_000 }))
-      }
-    }
-    const catalogRow = (row, unit, f, better, note) => ({
-      row,
-      unit,
-      ours: median(big.ours.map(f)),
-      peer: median(big.undici.map(f)),
-      peerName: 'undici interceptors.cache (same store)',
-      better,
-      ...(note ? { note } : {})
+    await abba(QUICK ? 1 : 2, async (kind) => {
+      big[kind].push(await round(load, origin, kind, { seconds: CATALOG_S, paths: 50_000, skew: 0.9, maxCount: 10_000 }))
     })
     rows.push(
-      catalogRow(`caching proxy req/s, 50k paths Zipf 0.9, store cap 10k (${CATALOG_S} s)`, 'req/s', (x) => x.hot.reqPerSec, 'higher'),
-      catalogRow('caching proxy p99 latency, 50k-path catalog', 'ms', (x) => x.hot.p99, 'lower'),
-      catalogRow('origin requests per proxied request, 50k-path catalog', 'ratio',
+      rowOf(big, `caching proxy req/s, 50k paths Zipf 0.9, store cap 10k (${CATALOG_S} s)`, 'req/s', (x) => x.hot.reqPerSec, 'higher'),
+      rowOf(big, 'caching proxy p99 latency, 50k-path catalog', 'ms', (x) => x.hot.p99, 'lower'),
+      rowOf(big, 'origin requests per proxied request, 50k-path catalog', 'ratio',
         (x) => x.hot.originHits / (x.hot.reqPerSec * CATALOG_S), 'lower',
-        'both over one capped store, so both miss about as often: collapsing only saves the rare concurrent misses of one cold path'),
-      catalogRow('caching proxy RSS after the 50k-path catalog', 'MiB', (x) => x.rss / 1048576, 'lower')
+        { note: 'both over one capped store, so both miss about as often: collapsing only saves the rare concurrent misses of one cold path' }),
+      rowOf(big, 'caching proxy RSS after the 50k-path catalog', 'MiB', (x) => x.rss / 1048576, 'lower')
     )
   } finally {
     load.send('exit')
