@@ -134,19 +134,19 @@ class SharedPages {
 
   /** Resolves to `[outcome, json (Buffer), id, token]`; never rejects. */
   fetch (k, rk) {
-    const handle = this.#handle
-    const now = Date.now()
-    return port.call((id) => binding.vsfRedisFetch(handle, id, k, rk, now)).then(reply, (err) => {
-      this.report(err)
-      return [OFFLINE, null, -1, null]
-    })
+    return this.#ask(binding.vsfRedisFetch, k, rk)
   }
 
   /** Waits for another instance's render of `rk`; resolves like `fetch`. */
   await (k, rk) {
+    return this.#ask(binding.vsfRedisAwait, k, rk)
+  }
+
+  /** One Redis read through this thread's port; a failure is reported and answers offline. */
+  #ask (read, k, rk) {
     const handle = this.#handle
     const now = Date.now()
-    return port.call((id) => binding.vsfRedisAwait(handle, id, k, rk, now)).then(reply, (err) => {
+    return port.call((id) => read(handle, id, k, rk, now)).then(reply, (err) => {
       this.report(err)
       return [OFFLINE, null, -1, null]
     })
