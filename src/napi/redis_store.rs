@@ -358,9 +358,18 @@ pub fn redis_store_write(
             },
         ))
     })?;
+    complete_when_done(env, id, write)
+}
+
+/// Completes `id` on this thread's port with `undefined` once `done` has
+/// resolved, or with its error's text.
+fn complete_when_done<E: std::fmt::Display + Send + 'static>(
+    env: &Env,
+    id: f64,
+    done: impl std::future::Future<Output = std::result::Result<(), E>> + Send + 'static,
+) -> Result<()> {
     spawn_completion(env, id, async move {
-        write
-            .await
+        done.await
             .map(|()| Payload::Undefined)
             .map_err(|e| e.to_string())
     })
@@ -378,12 +387,7 @@ pub fn redis_store_delete(
 ) -> Result<()> {
     let h = get_handle(slot)?;
     let delete = with_key(&h.store, &origin, &path, |key| Ok(h.store.delete(key)))?;
-    spawn_completion(env, id, async move {
-        delete
-            .await
-            .map(|()| Payload::Undefined)
-            .map_err(|e| e.to_string())
-    })
+    complete_when_done(env, id, delete)
 }
 
 /// `[l1Hits, l2Hits, misses, writes, errors, reconnects, l1Size, l1Count]`;
