@@ -217,7 +217,7 @@ function serveStored (ctx, handler, result, ageSeconds, body, context, stale = f
     destroyBody(body)
     return
   }
-  if (ctx.method === 'GET' && ctx.range !== undefined && result.statusCode === 200) {
+  if (ctx.method === 'GET' && ctx.requestHeaders.range !== undefined && result.statusCode === 200) {
     serveRange(ctx, handler, response, body, context)
     return
   }
@@ -233,7 +233,7 @@ function serveStored (ctx, handler, result, ageSeconds, body, context, stale = f
 function serveRange (ctx, handler, response, body, context) {
   const length = bodyLength(body, response.headers)
   const answer = Number.isFinite(length)
-    ? rules.byteRange(ctx.range, ctx.ifRange, length, response.headers)
+    ? rules.byteRange(ctx.requestHeaders.range, ctx.requestHeaders['if-range'], length, response.headers)
     : []
   if (answer.length === 2) {
     const [first, last] = answer
@@ -591,9 +591,9 @@ function cache (opts = {}) {
         methodCacheable: cachedMethods.includes(method),
         noStore: (requestDirectives.bits & rules.C.NO_STORE) !== 0,
         conditional: CONDITIONAL_FIELDS.some((f) => headers[f] !== undefined),
-        // as sent (the selecting form drops the space after a date's comma)
-        range: headers.range,
-        ifRange: headers['if-range'],
+        // the request's fields as sent: `headers` is their Vary-selecting form, which
+        // drops list whitespace (e.g. the space after an If-Range date's comma)
+        requestHeaders: headers,
         key: { origin, method, path, headers: selecting },
         flightKey: origin + '\n' + method + '\n' + path,
         collapsible: false,
